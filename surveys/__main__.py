@@ -1,0 +1,5 @@
+"""``python -m surveys`` runs the ``hamkor`` command line."""
+
+from surveys.cli import main
+
+main()

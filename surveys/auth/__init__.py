@@ -1,0 +1,1 @@
+"""Login, roles and user management."""

@@ -1,0 +1,66 @@
+"""Users, their roles and their scope."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from surveys.orm import Base, enum_column_type, utcnow
+from surveys.registry.models import Institution, Programme
+
+
+class Role(enum.StrEnum):
+    """What a user may do."""
+
+    ADMIN = "admin"  #: manages users, roles, instruments and institutions
+    STAFF = "staff"  #: quality office of one institution
+    COMMITTEE = "committee"  #: accreditation committee member: aggregated statistics only
+
+
+class User(Base):
+    """A person who logs in (employers never do: they use their personal links)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role <> 'staff' OR institution_id IS NOT NULL", name="staff_has_institution"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  #: stored lower-case
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(enum_column_type(Role))
+    #: the institution a staff member works for (None for admins and committee members)
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[dt.datetime | None]
+
+    institution: Mapped[Institution | None] = relationship()
+    committee_assignments: Mapped[list[CommitteeAssignment]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class CommitteeAssignment(Base):
+    """What a committee member may read: an institution, or one programme of it."""
+
+    __tablename__ = "committee_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "institution_id", "programme_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    #: empty = every programme of the institution
+    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
+
+    user: Mapped[User] = relationship(back_populates="committee_assignments")
+    institution: Mapped[Institution] = relationship()
+    programme: Mapped[Programme | None] = relationship()

@@ -1,0 +1,1 @@
+"""Survey campaigns and personal invitations."""

@@ -1,0 +1,126 @@
+"""The ``hamkor`` command line: database, demo, server, and each feature's commands."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from importlib import import_module
+from typing import Any
+
+import click
+
+#: Modules whose ``commands`` list is added to ``hamkor`` (each a click command or group).
+COMMAND_MODULES = (
+    "surveys.auth.cli",
+    "surveys.registry.cli",
+    "surveys.instruments.cli",
+    "surveys.campaigns.cli",
+    "surveys.responses.cli",
+    "surveys.demo.cli",
+    "analysis.cli",
+)
+
+
+def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command inside an application context (config from ``HAMKOR_*``)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from flask import current_app
+
+        if current_app:  # already inside an app (tests invoke commands this way)
+            return func(*args, **kwargs)
+        from surveys import create_app
+
+        with create_app().app_context():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def print_rows(rows: Sequence[dict[str, Any]], columns: Iterable[str], fmt: str) -> None:
+    """Print ``rows`` as an aligned table, JSON (a list of objects) or CSV."""
+    columns = list(columns)
+    if fmt == "json":
+        click.echo(json.dumps(list(rows), ensure_ascii=False, indent=2, default=str))
+        return
+    if fmt == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
+    widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip())
+    for row in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip())
+
+
+FORMAT_OPTION = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+    help="Output for people (table) or for scripts (json, csv).",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hamkor")
+def main() -> None:
+    """Hamkor: employer assessment of graduates and quality-of-training indicators.
+
+    Settings come from the environment: HAMKOR_DATABASE_URL (default: SQLite in the
+    instance folder), HAMKOR_SECRET_KEY, HAMKOR_BASE_URL, HAMKOR_SMTP_*.
+    """
+
+
+@main.command("init-db")
+@with_app
+def init_db() -> None:
+    """Create or migrate the database to the newest schema."""
+    from flask import current_app
+
+    from surveys.migrate import upgrade_database
+
+    upgrade_database(current_app._get_current_object())
+    click.echo("Database is at the newest schema.")
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=5000, show_default=True, type=int, help="Port to listen on.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers.")
+def serve(host: str, port: int, workers: int) -> None:
+    """Serve the app with gunicorn (production-grade; Ctrl+C stops it)."""
+    from gunicorn.app.base import BaseApplication
+
+    from surveys import create_app
+
+    app = create_app()
+
+    class _Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+
+        def load(self):
+            return app
+
+    click.echo(f"Hamkor on http://{host}:{port}/  (Ctrl+C to stop)")
+    _Server().run()
+
+
+def _add_feature_commands() -> None:
+    for name in COMMAND_MODULES:
+        for command in import_module(name).commands:
+            main.add_command(command)
+
+
+_add_feature_commands()

@@ -1,0 +1,1 @@
+"""A realistic, reproducible demo data set."""

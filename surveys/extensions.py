@@ -1,0 +1,20 @@
+"""Flask extensions, created unbound and bound to an app in :func:`surveys.create_app`."""
+
+from __future__ import annotations
+
+from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+
+from surveys.orm import Base
+
+#: The database; ``db.session`` is the request-scoped session committed once per request.
+db = SQLAlchemy(model_class=Base)
+#: CSRF protection for every POST form (Flask-WTF).
+csrf = CSRFProtect()
+#: Translations (uz, ru, en).
+babel = Babel()
+#: Rate limits (login, token guessing); storage from ``HAMKOR_RATELIMIT_STORAGE_URI``.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

@@ -1,0 +1,1 @@
+"""Declarative, versioned questionnaires (attestation, interview, performance review)."""

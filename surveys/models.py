@@ -1,0 +1,48 @@
+"""Every model, imported in one place so that Alembic and ``create_all`` see them all."""
+
+from surveys.audit.models import AuditEvent
+from surveys.auth.models import CommitteeAssignment, Role, User
+from surveys.campaigns.models import Campaign, CampaignStatus, Invitation, campaign_programmes
+from surveys.instruments.models import Instrument, InstrumentKind, InstrumentVersion
+from surveys.orm import Base
+from surveys.registry.models import (
+    AgreementKind,
+    Employer,
+    EmploymentRecord,
+    Graduate,
+    Institution,
+    Internship,
+    PartnershipAgreement,
+    Programme,
+    ProgrammeLevel,
+    institution_employers,
+)
+from surveys.responses.models import Answer, Response, ResponseStatus
+
+__all__ = [
+    "AgreementKind",
+    "Answer",
+    "AuditEvent",
+    "Base",
+    "Campaign",
+    "CampaignStatus",
+    "CommitteeAssignment",
+    "Employer",
+    "EmploymentRecord",
+    "Graduate",
+    "Institution",
+    "Instrument",
+    "InstrumentKind",
+    "InstrumentVersion",
+    "Internship",
+    "Invitation",
+    "PartnershipAgreement",
+    "Programme",
+    "ProgrammeLevel",
+    "Response",
+    "ResponseStatus",
+    "Role",
+    "User",
+    "campaign_programmes",
+    "institution_employers",
+]

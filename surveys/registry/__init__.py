@@ -1,0 +1,1 @@
+"""The registry: institutions, programmes, graduates, employers, agreements, employment."""

@@ -1,0 +1,1 @@
+"""The employer's form behind a personal link, drafts, submission and the ratings table."""

@@ -1,0 +1,183 @@
+"""Fixtures shared by the whole suite.
+
+Every database test runs twice: on SQLite (a file per session) and on PostgreSQL
+(``HAMKOR_TEST_DATABASE_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+The schema is built once per backend by the real Alembic migrations, and every table is
+emptied after each test, so each test starts from an empty database.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session
+
+from surveys import create_app
+from surveys.extensions import db as _db
+from surveys.orm import Base
+from tests import factories
+
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+TEST_PASSWORD = "correct horse battery"
+
+
+def _postgres_url() -> str | None:
+    """The PostgreSQL URL to test on, or None when none answers and none was asked for."""
+    url = os.environ.get("HAMKOR_TEST_DATABASE_URL")
+    try:
+        engine = create_engine(url or DEFAULT_PG_URL)
+        with engine.connect():
+            pass
+        engine.dispose()
+    except Exception as exc:
+        if url:  # asked for explicitly: not reachable is an error, not a skip
+            raise RuntimeError(f"HAMKOR_TEST_DATABASE_URL={url} does not answer: {exc}") from exc
+        return None
+    return url or DEFAULT_PG_URL
+
+
+_SCHEMA_READY: set[str] = set()
+
+
+def _reset_schema(url: str) -> None:
+    """Drop everything and migrate an empty database to head with the real migrations."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        else:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "schema", "TESTING": True})
+    from surveys.migrate import upgrade_database
+
+    with app.app_context():
+        upgrade_database(app)
+        _db.engine.dispose()
+
+
+def _empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request, tmp_path_factory) -> str:
+    """The database URL of one backend, schema migrated to head once per session."""
+    if request.param == "sqlite":
+        url = "sqlite:///" + str(tmp_path_factory.mktemp("db") / "hamkor-test.db")
+    else:
+        url = _postgres_url()
+        if url is None:
+            pytest.skip(
+                "PostgreSQL does not answer on 127.0.0.1:5432 (set HAMKOR_TEST_DATABASE_URL)"
+            )
+    if url not in _SCHEMA_READY:
+        _reset_schema(url)
+        _SCHEMA_READY.add(url)
+    return url
+
+
+@pytest.fixture
+def app(database_url: str, tmp_path) -> Iterator[Flask]:
+    """A fresh app on an empty database (tables emptied after the test)."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "test-secret-key-0123456789abcdef",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "HAMKOR_BASE_URL": "http://hamkor.test",
+            "RATELIMIT_STORAGE_URI": "memory://",
+        }
+    )
+    app.instance_path = str(tmp_path / "instance")
+    with app.app_context():
+        yield app
+        _db.session.remove()
+        _db.engine.dispose()
+    _empty_tables(database_url)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client with CSRF protection left on, as in production."""
+    return app.test_client()
+
+
+@pytest.fixture
+def db(app: Flask) -> Session:
+    """The app's session; tests commit through it to make data visible to requests."""
+    return _db.session
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_institution(db):
+    return lambda **kw: factories.make_institution(db, **kw)
+
+
+@pytest.fixture
+def make_programme(db):
+    return lambda institution=None, **kw: factories.make_programme(db, institution, **kw)
+
+
+@pytest.fixture
+def make_graduate(db):
+    return lambda programme=None, **kw: factories.make_graduate(db, programme, **kw)
+
+
+@pytest.fixture
+def make_employer(db):
+    return lambda **kw: factories.make_employer(db, **kw)
+
+
+@pytest.fixture
+def make_user(db):
+    return lambda role="staff", institution=None, **kw: factories.make_user(
+        db, role, institution, password=TEST_PASSWORD, **kw
+    )
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token of the first form in ``html`` (tests post forms as a browser would)."""
+    import re
+
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    if match is None:
+        raise AssertionError("no csrf_token field in the page")
+    return match.group(1)
+
+
+@pytest.fixture
+def login(client):
+    """Log ``client`` in through the real login form; returns the response."""
+
+    def _login(user_or_email, password: str = TEST_PASSWORD, follow_redirects: bool = True):
+        email = getattr(user_or_email, "email", user_or_email)
+        token = csrf_token_from(client.get("/login").get_data(as_text=True))
+        return client.post(
+            "/login",
+            data={"email": email, "password": password, "csrf_token": token},
+            follow_redirects=follow_redirects,
+        )
+
+    return _login
