@@ -95,7 +95,12 @@ def database_url(request, tmp_path_factory) -> str:
 
 @pytest.fixture
 def app(database_url: str, tmp_path) -> Iterator[Flask]:
-    """A fresh app on an empty database (tables emptied after the test)."""
+    """A fresh app on an empty database (tables emptied after the test).
+
+    No application context stays pushed during the test: each request made through
+    ``client`` gets its own, as in production (a shared one would leak ``g`` between
+    requests). Push ``app.app_context()`` explicitly to call services directly.
+    """
     app = create_app(
         {
             "TESTING": True,
@@ -106,8 +111,8 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
         }
     )
     app.instance_path = str(tmp_path / "instance")
+    yield app
     with app.app_context():
-        yield app
         _db.session.remove()
         _db.engine.dispose()
     _empty_tables(database_url)
@@ -120,14 +125,32 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def db(app: Flask) -> Session:
-    """The app's session; tests commit through it to make data visible to requests."""
-    return _db.session
+def db(app: Flask) -> Iterator[Session]:
+    """A session of the test's own on the app's database.
+
+    Tests build data through it and ``commit()`` to make it visible to requests; after a
+    request, reading an attribute of a committed object reloads it from the database.
+    """
+    with app.app_context():
+        engine = _db.engine
+    session = Session(bind=engine)
+    yield session
+    session.close()
 
 
 @pytest.fixture
 def runner(app: Flask):
-    return app.test_cli_runner()
+    """Invoke ``hamkor`` commands inside this app (its test database)."""
+    from click.testing import CliRunner
+
+    from surveys.cli import main
+
+    class _Runner(CliRunner):
+        def invoke(self, args=None, **kwargs):  # type: ignore[override]
+            with app.app_context():
+                return super().invoke(kwargs.pop("cli", main), args, **kwargs)
+
+    return _Runner()
 
 
 @pytest.fixture

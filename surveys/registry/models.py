@@ -161,9 +161,7 @@ class PartnershipAgreement(Base):
     institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"), index=True)
     employer_id: Mapped[int] = mapped_column(ForeignKey("employers.id"), index=True)
     kind: Mapped[AgreementKind] = mapped_column(enum_column_type(AgreementKind))
-    number: Mapped[str] = mapped_column(
-        String(64)
-    )  #: unique per institution
+    number: Mapped[str] = mapped_column(String(64))  #: unique per institution
     signed_on: Mapped[dt.date]
     valid_from: Mapped[dt.date]
     valid_until: Mapped[dt.date | None]  #: empty = open-ended
