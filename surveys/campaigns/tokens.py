@@ -1,0 +1,66 @@
+"""Personal invitation links that a leaked database cannot open.
+
+The token in ``/s/<token>`` is ``HMAC-SHA256(secret key, "invitation:" + nonce)``, 256 bits,
+base64url. The database keeps only the random 128-bit ``nonce`` and ``SHA-256(token)``:
+lookups go by that hash, and the token is then re-derived from the nonce and compared in
+constant time. Staff can still rebuild and re-send a link, because the app has the key.
+Rotating ``HAMKOR_SECRET_KEY`` invalidates every link that was sent.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from surveys.campaigns.models import Invitation
+
+#: Length of a token as it appears in a link (43 base64url characters = 256 bits).
+TOKEN_LENGTH = 43
+
+
+def new_nonce() -> str:
+    """A random per-invitation nonce (128 bits, hex)."""
+    return secrets.token_hex(16)
+
+
+def token_for(nonce: str, secret_key: str) -> str:
+    """The link token of an invitation with ``nonce`` under ``secret_key``."""
+    digest = hmac.new(secret_key.encode(), b"invitation:" + nonce.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def token_hash(token: str) -> str:
+    """The SHA-256 (hex) of a token, as stored in ``Invitation.token_hash``."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def assign_token(invitation: Invitation, secret_key: str) -> str:
+    """Give ``invitation`` a fresh nonce and token hash; returns the token (the old link dies)."""
+    invitation.nonce = new_nonce()
+    token = token_for(invitation.nonce, secret_key)
+    invitation.token_hash = token_hash(token)
+    return token
+
+
+def find_invitation(session: Session, token: str, secret_key: str) -> Invitation | None:
+    """The invitation whose link carries ``token``, or None (never says why)."""
+    if not isinstance(token, str) or len(token) != TOKEN_LENGTH or not token.isascii():
+        return None
+    invitation = session.scalars(
+        select(Invitation).where(Invitation.token_hash == token_hash(token))
+    ).first()
+    if invitation is None:
+        return None
+    if not hmac.compare_digest(token_for(invitation.nonce, secret_key), token):
+        return None
+    return invitation
+
+
+def invitation_link(invitation: Invitation, secret_key: str, base_url: str) -> str:
+    """The full personal URL of ``invitation`` (``HAMKOR_BASE_URL`` + ``/s/<token>``)."""
+    return f"{base_url.rstrip('/')}/s/{token_for(invitation.nonce, secret_key)}"
