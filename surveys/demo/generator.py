@@ -409,7 +409,7 @@ class _DemoBuilder:
                             end_date=start + dt.timedelta(days=self.rng.choice((28, 42, 56))),
                         )
                     )
-                if self.rng.random() < 0.78:
+                if self.rng.random() < 0.85:
                     # interns are often hired where they trained
                     employer = (
                         intern_at
@@ -478,7 +478,7 @@ class _DemoBuilder:
                         secret_key=secret_key,
                         language="uz" if inst_code == "QMII-NG" else "ru",
                     )
-                    rate = 0.4 if is_open else self.rng.uniform(0.55, 0.85)
+                    rate = 0.4 if is_open else self.rng.uniform(0.75, 0.97)
                     result.append((campaign, rate))
         self.session.flush()
         return result
