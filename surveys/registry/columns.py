@@ -265,7 +265,7 @@ _STUDENT = Column(
 _EMPLOYER_TAX = Column(
     "employer_tax_number",
     tax_number,
-    aliases=("tax number", "employer inn", "инн", "инн работодателя", "stir"),
+    aliases=("tax number", "inn", "tin", "employer inn", "инн", "инн работодателя", "stir"),
     help=_l("tax number of an employer already in the registry"),
 )
 

@@ -115,14 +115,20 @@ class ImportTooLarge(ValueError):
     """The file exceeds the import size limit."""
 
 
+def _human_size(size: int) -> str:
+    """``20 MB``, ``52.4 MB``, ``2 KB``: sizes as people read them."""
+    value, unit = (size / 1048576, "MB") if size >= 1048576 else (size / 1024, "KB")
+    return f"{value:.1f}".removesuffix(".0") + " " + unit
+
+
 def size_problem(size: int, max_bytes: int | None) -> str | None:
     """Why a file of ``size`` bytes is refused (over ``max_bytes``), or None."""
     if max_bytes is None or size <= max_bytes:
         return None
     return _(
-        "a file of at most %(limit)s MB (this one has %(size)s MB); split it into parts",
-        limit=f"{max_bytes / 1048576:.0f}",
-        size=f"{size / 1048576:.1f}",
+        "a file of at most %(limit)s (this one has %(size)s); split it into parts",
+        limit=_human_size(max_bytes),
+        size=_human_size(size),
     )
 
 
@@ -219,7 +225,8 @@ def _match_header(spec: ImportKind, table: Table, result: ImportResult) -> dict[
             columns=", ".join(spec.required),
             optional=", ".join(c.name for c in spec.columns if not c.required) or "—",
         )
-        if table.sheets and len(table.sheets) > 1:
+        named = normalise_label(table.sheet or "") == normalise_label(spec.name)
+        if len(table.sheets) > 1 and not named:
             expected += " " + _(
                 "The workbook has the sheets %(sheets)s; name the sheet “%(kind)s” or put it "
                 "first.",
@@ -397,7 +404,7 @@ def _graduate_ids(session: Session, institution_id: int) -> dict[str, int]:
     stmt = select(Graduate.student_number, Graduate.id).where(
         Graduate.institution_id == institution_id
     )
-    return dict(session.execute(stmt).tuples().all())
+    return dict(session.execute(stmt).all())
 
 
 def _present(records: list[Record], positions: dict[str, int], names: Iterable[str]) -> list[str]:
@@ -428,9 +435,7 @@ def _plan_graduates(session, institution, records, positions, result) -> Plan:
     programmes = dict(
         session.execute(
             select(Programme.code, Programme.id).where(Programme.institution_id == institution.id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     stmt = select(
         Graduate.id,
