@@ -174,6 +174,8 @@ def import_registry_file(
     plan = PLANNERS[kind](session, institution, records, positions, result)
     order = {column.name: index for index, column in enumerate(spec.columns)}
     result.errors.sort(key=lambda e: (e.row or 0, order.get(e.column or "", -1)))
+    if not result.ok:  # nothing will be written: counts of the valid rows would mislead
+        result.created = result.updated = result.unchanged = result.linked = 0
     if not result.ok or dry_run:
         return result
     plan.write(session)
