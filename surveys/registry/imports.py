@@ -382,6 +382,7 @@ def _diff(
 
 
 def _rows_by(session: Session, stmt: Any, key: Callable[[Any], Any]) -> dict[Any, dict[str, Any]]:
+    """Run ``stmt`` once and index its rows (as dicts) by ``key``."""
     return {key(row): dict(row._mapping) for row in session.execute(stmt)}
 
 
@@ -389,7 +390,7 @@ def _employers(session: Session, tax_numbers: Iterable[str]) -> dict[str, dict[s
     """Existing employers by tax number (chunked ``IN`` queries)."""
     found: dict[str, dict[str, Any]] = {}
     columns = [getattr(Employer, c.key) for c in Employer.__table__.columns]
-    for chunk in _chunks(set(tax_numbers)):
+    for chunk in _chunks({t for t in tax_numbers if t is not None}):
         stmt = select(*columns).where(Employer.tax_number.in_(chunk))
         found.update(_rows_by(session, stmt, lambda r: r.tax_number))
     return found
@@ -409,12 +410,14 @@ def _graduate_ids(session: Session, institution_id: int) -> dict[str, int]:
     return dict(session.execute(stmt).all())
 
 
-def _present(records: list[Record], positions: dict[str, int], names: Iterable[str]) -> list[str]:
-    """The given columns that the file has (absent optional columns leave fields untouched)."""
-    return [n for n in names if n in positions]
-
-
-def _plan_programmes(session, institution, records, positions, result) -> Plan:
+def _plan_programmes(
+    session: Session,
+    institution: Institution,
+    records: list[Record],
+    positions: dict[str, int],
+    result: ImportResult,
+) -> Plan:
+    """Programmes by (institution, code)."""
     plan = Plan(Programme)
     stmt = select(
         Programme.id, Programme.code, Programme.name, Programme.level, Programme.field_of_study
@@ -432,7 +435,14 @@ def _plan_programmes(session, institution, records, positions, result) -> Plan:
     return plan
 
 
-def _plan_graduates(session, institution, records, positions, result) -> Plan:
+def _plan_graduates(
+    session: Session,
+    institution: Institution,
+    records: list[Record],
+    positions: dict[str, int],
+    result: ImportResult,
+) -> Plan:
+    """Graduates by (institution, student number); the programme code must exist."""
     plan = Plan(Graduate)
     programmes = dict(
         session.execute(
@@ -475,11 +485,21 @@ def _plan_graduates(session, institution, records, positions, result) -> Plan:
     return plan
 
 
-def _plan_employers(session, institution, records, positions, result) -> _EmployerPlan:
+def _plan_employers(
+    session: Session,
+    institution: Institution,
+    records: list[Record],
+    positions: dict[str, int],
+    result: ImportResult,
+) -> _EmployerPlan:
+    """Employers by tax number (global); each is also linked to the importing institution."""
     plan = Plan(Employer)
     existing = _employers(session, (r.values["tax_number"] for r in records if r.valid))
     linked = _linked_employer_ids(session, institution.id)
-    optional = _present(records, positions, ("sector", "region", "contact_name", "contact_email"))
+    # optional columns absent from the file leave those fields untouched
+    optional = [
+        name for name in ("sector", "region", "contact_name", "contact_email") if name in positions
+    ]
     new_numbers: list[str] = []
     for record in records:
         if not record.valid:
@@ -520,7 +540,10 @@ class _EmployerPlan:
             )
 
 
-def _resolve_employer(record: Record, employers: dict[str, dict[str, Any]], result) -> int | None:
+def _resolve_employer(
+    record: Record, employers: dict[str, dict[str, Any]], result: ImportResult
+) -> int | None:
+    """The id of the row's employer, or an error naming the unknown tax number."""
     tax = record.values.get("employer_tax_number")
     if tax is None:
         return None
@@ -537,7 +560,10 @@ def _resolve_employer(record: Record, employers: dict[str, dict[str, Any]], resu
     return employer["id"]
 
 
-def _resolve_graduate(record: Record, graduates: dict[str, int], result) -> int | None:
+def _resolve_graduate(
+    record: Record, graduates: dict[str, int], result: ImportResult
+) -> int | None:
+    """The id of the row's graduate (this institution only), or an error."""
     number = record.values.get("student_number")
     if number is None:
         return None
@@ -554,11 +580,19 @@ def _resolve_graduate(record: Record, graduates: dict[str, int], result) -> int 
 
 
 def _links_for(institution_id: int, employer_ids: Iterable[int], linked: set[int]) -> list[dict]:
+    """``institution_employers`` rows for employers the institution is not linked to yet."""
     new = sorted(set(employer_ids) - linked)
     return [{"institution_id": institution_id, "employer_id": e} for e in new]
 
 
-def _plan_agreements(session, institution, records, positions, result) -> Plan:
+def _plan_agreements(
+    session: Session,
+    institution: Institution,
+    records: list[Record],
+    positions: dict[str, int],
+    result: ImportResult,
+) -> Plan:
+    """Agreements by (institution, number); the employer must be in the registry."""
     plan = Plan(PartnershipAgreement)
     employers = _employers(session, (r.values.get("employer_tax_number") for r in records))
     stmt = select(
@@ -588,7 +622,14 @@ def _plan_agreements(session, institution, records, positions, result) -> Plan:
     return plan
 
 
-def _plan_periods(session, institution, records, positions, result, model) -> Plan:
+def _plan_periods(
+    session: Session,
+    institution: Institution,
+    records: list[Record],
+    positions: dict[str, int],
+    result: ImportResult,
+    model: type[EmploymentRecord] | type[Internship],
+) -> Plan:
     """Employment records and internships: (graduate, employer, start date) is the key."""
     plan = Plan(model)
     graduates = _graduate_ids(session, institution.id)

@@ -176,3 +176,18 @@ def test_template_prints_the_header_row(runner):
     assert (
         result.stdout.strip() == "student_number,employer_tax_number,position,start_date,end_date"
     )
+
+
+def test_database_refusal_is_reported_without_a_traceback(runner, institution, monkeypatch, count):
+    from sqlalchemy.exc import IntegrityError
+
+    from surveys.registry import imports
+
+    def refuse(self, session):
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(imports.Plan, "write", refuse)
+    result = _import(runner, "programmes", "programmes.csv")
+    assert result.exit_code == 1
+    assert "the database refused the import (IntegrityError); nothing was written" in result.output
+    assert count(Programme) == 0

@@ -267,3 +267,23 @@ def test_import_page_documents_columns_and_serves_templates(client, staff, login
         b"\xef\xbb\xbfstudent_number,full_name,programme_code,graduation_year,email\r\n"
     )
     assert client.get("/registry/templates/nothing.csv").status_code == 404
+
+
+def test_database_refusal_during_import_is_a_clear_message(
+    client, staff, login, import_chain, count, monkeypatch
+):
+    from sqlalchemy.exc import IntegrityError
+
+    from surveys.registry import imports
+
+    import_chain("programmes")
+    login(staff)
+
+    def refuse(self, session):
+        raise IntegrityError("INSERT", {}, Exception("duplicate key"))
+
+    monkeypatch.setattr(imports.Plan, "write", refuse)
+    response = _upload(client, "graduates", "graduates.csv")
+    assert response.status_code == 409
+    assert "The database refused the import and nothing was written" in _text(response)
+    assert count(Graduate) == 0
