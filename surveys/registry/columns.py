@@ -111,7 +111,7 @@ def _parse_date(value: Any) -> dt.date:
         return value.date()
     if isinstance(value, dt.date):
         return value
-    raw = cell_text(value)
+    raw = re.sub(r"[ T]00:00(:00)?$", "", cell_text(value))  # a date exported as midnight
     try:
         if match := _DOTTED.match(raw):
             day, month, year_ = (int(part) for part in match.groups())

@@ -86,7 +86,12 @@ def _read_csv(data: bytes, filename: str) -> Table:
     if "\x00" in text:
         raise FileProblem(_("%(name)s is not a CSV file or an .xlsx workbook.", name=filename))
     first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    delimiter = max(_DELIMITERS, key=first_line.count)
+    if first_line.lower().startswith("sep=") and len(first_line.strip()) == 5:
+        # Excel's own hint line ("sep=;"); Excel hides it, so the header is still row 1
+        delimiter = first_line.strip()[4]
+        text = text.lstrip("\r\n").split("\n", 1)[1] if "\n" in text else ""
+    else:
+        delimiter = max(_DELIMITERS, key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         records = list(reader)

@@ -336,3 +336,15 @@ def test_ten_thousand_graduates_import_in_seconds(run_import, institution, impor
     assert count(Graduate) == 10_000
     print(f"10k graduates: first import {first:.2f} s, re-import {second:.2f} s")
     assert first < 30 and second < 30  # a guard against per-row queries, not a benchmark
+
+
+def test_excel_sep_hint_line_and_midnight_timestamps(run_import, institution, import_chain, db):
+    import_chain("employers")
+    data = (
+        b"sep=;\r\nnumber;employer_tax_number;kind;signed_on;valid_from\r\n"
+        b"A-1;302345671;internship;2024-01-10 00:00:00;10.01.2024\r\n"
+    )
+    result = run_import(institution.id, "agreements", "a.csv", data)
+    assert result.ok, result.errors
+    agreement = db.scalar(select(PartnershipAgreement).where(PartnershipAgreement.number == "A-1"))
+    assert agreement.signed_on == agreement.valid_from == dt.date(2024, 1, 10)

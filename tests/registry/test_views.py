@@ -287,3 +287,11 @@ def test_database_refusal_during_import_is_a_clear_message(
     assert response.status_code == 409
     assert "The database refused the import and nothing was written" in _text(response)
     assert count(Graduate) == 0
+
+
+def test_admin_without_institutions_is_told_so(client, make_user, login, db):
+    make_user("admin", email="admin@hamkor.example")
+    db.commit()
+    login("admin@hamkor.example")
+    assert "There are no institutions yet." in _text(client.get("/registry/"))
+    assert "There are no institutions yet." in _text(client.get("/registry/employers"))
