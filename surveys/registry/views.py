@@ -51,6 +51,26 @@ COLUMN_LABELS = {
     "agreement_number": _l("Agreement"),
 }
 
+#: How stored enum values are shown in the lists.
+VALUE_LABELS = {
+    "kind": {
+        "joint_activity": _l("Joint activity"),
+        "production_practice": _l("Production training and practice"),
+        "targeted_training": _l("Targeted training"),
+        "employee_training": _l("Training of the enterprise's employees"),
+        "joint_research": _l("Joint research"),
+        "internship": _l("Internship"),
+        "employment": _l("Employment of graduates"),
+        "attestation_commission": _l("Seats on attestation commissions"),
+    },
+    "level": {
+        "vocational": _l("Vocational"),
+        "bachelor": _l("Bachelor"),
+        "master": _l("Master"),
+        "doctoral": _l("Doctoral"),
+    },
+}
+
 #: Page titles of the lists.
 LIST_TITLES = {kind: IMPORT_KINDS[kind].label for kind in LIST_KINDS}
 
@@ -131,6 +151,7 @@ def list_rows(kind: str):
         institution=institution,
         page=page,
         columns=[(c, COLUMN_LABELS[c]) for c in LIST_COLUMNS[kind]],
+        value_labels=VALUE_LABELS,
         search=search or "",
         programme=programme,
         year=year,
