@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, g, redirect, render_template, request, url_for
+import base64
+import binascii
+import hashlib
+import hmac
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
@@ -171,13 +187,54 @@ for _kind in LIST_KINDS:
     )
 
 
+def _can_stage(data: bytes) -> bool:
+    """Whether a checked file may ride along in the confirm form (base64 in a hidden field).
+
+    Form fields are limited by ``MAX_FORM_MEMORY_SIZE`` (Flask's default 500 kB); larger
+    files are chosen again for the import.
+    """
+    limit = current_app.config.get("MAX_FORM_MEMORY_SIZE") or 500_000
+    return len(data) * 4 // 3 + 8192 < limit
+
+
+def _stage_signature(institution_id: int, kind: str, name: str, data: bytes) -> str:
+    """HMAC binding a checked file to its user, institution and kind.
+
+    The confirm step re-reads and re-validates the raw file in full, so the signature is not
+    what makes it safe; it makes sure that "Import" writes exactly the file that was checked,
+    for the institution and kind that were shown.
+    """
+    key = current_app.config["SECRET_KEY"].encode() + b"|registry-import-stage"
+    message = b"|".join(
+        [str(g.user.id).encode(), str(institution_id).encode(), kind.encode(), name.encode()]
+    )
+    return hmac.new(key, message + b"|" + data, hashlib.sha256).hexdigest()
+
+
+def _uploaded_file(form: ImportForm, institution_id: int) -> tuple[str, bytes] | None:
+    """The file of this request: a new upload, or the checked one sent back signed."""
+    upload = form.file.data
+    if upload:
+        return upload.filename or "upload", upload.read()
+    try:
+        data = base64.b64decode(form.staged.data, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    name = form.staged_name.data or "upload"
+    expected = _stage_signature(institution_id, form.kind.data, name, data)
+    if not hmac.compare_digest(expected, form.staged_signature.data or ""):
+        return None
+    return name, data
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required("staff", "admin")
 def import_upload():
     """Upload a registry file: "Check only" reports what would happen, "Import" applies it.
 
-    The confirming "Import" re-sends the file (no parsed data is ever taken back from the
-    browser, and no worker has to remember the first upload); it is validated again in full.
+    After a successful check, a small file is sent back in the confirm form (signed, and
+    validated again in full on import); a large one is chosen again. No parsed data is ever
+    taken back from the browser, and no worker has to remember the first upload.
     """
     form = ImportForm()
     admin = g.user.role == Role.ADMIN
@@ -192,50 +249,69 @@ def import_upload():
     if request.method == "GET" and request.args.get("kind") in IMPORT_KINDS:
         form.kind.data = request.args["kind"]
     result = None
+    staged = None
     status = 200
     if form.validate_on_submit():
         scope = institution_scope(form.institution.data if admin else None)
         institution = db.session.get(Institution, scope) if scope is not None else None
         if institution is None:
             abort(404)
-        upload = form.file.data
-        try:
-            result = import_registry_file(
-                db.session,
-                institution,
-                form.kind.data,
-                upload.read(),
-                upload.filename or "upload",
-                dry_run=bool(form.check.data),
+        uploaded = _uploaded_file(form, institution.id)
+        if uploaded is None:
+            form.file.errors.append(
+                _("The checked file could not be confirmed. Choose the file again.")
             )
-        except SQLAlchemyError:
-            db.session.rollback()
-            flash(
-                _(
-                    "The database refused the import and nothing was written. Another import "
-                    "may have changed the same rows at the same time: please try again."
-                ),
-                "error",
-            )
-            status = 409
+            status = 400
         else:
-            if result.written:
+            name, data = uploaded
+            try:
+                result = import_registry_file(
+                    db.session,
+                    institution,
+                    form.kind.data,
+                    data,
+                    name,
+                    dry_run=bool(form.check.data),
+                )
+            except SQLAlchemyError:
+                db.session.rollback()
                 flash(
                     _(
-                        "%(file)s imported: %(created)d created, %(updated)d updated, "
-                        "%(unchanged)d unchanged.",
-                        file=result.filename,
-                        created=result.created,
-                        updated=result.updated,
-                        unchanged=result.unchanged,
+                        "The database refused the import and nothing was written. Another "
+                        "import may have changed the same rows at the same time: please try "
+                        "again."
                     ),
-                    "success",
+                    "error",
                 )
-                for warning in result.warnings:
-                    flash(warning, "warning")
-                return redirect(url_for(f"registry.{result.kind}", **_scope_args(institution)))
-            if not result.ok:
-                status = 422  # nothing was written; the error status also rolls back
+                status = 409
+            else:
+                if result.written:
+                    flash(
+                        _(
+                            "%(file)s imported: %(created)d created, %(updated)d updated, "
+                            "%(unchanged)d unchanged.",
+                            file=result.filename,
+                            created=result.created,
+                            updated=result.updated,
+                            unchanged=result.unchanged,
+                        ),
+                        "success",
+                    )
+                    for warning in result.warnings:
+                        flash(warning, "warning")
+                    return redirect(url_for(f"registry.{result.kind}", **_scope_args(institution)))
+                if not result.ok:
+                    status = 422  # nothing was written; the error status also rolls back
+                elif _can_stage(data):
+                    staged = {
+                        "kind": form.kind.data,
+                        "institution": institution.id if admin else None,
+                        "staged": base64.b64encode(data).decode(),
+                        "staged_name": name,
+                        "staged_signature": _stage_signature(
+                            institution.id, form.kind.data, name, data
+                        ),
+                    }
     elif request.method == "POST":
         status = 400
     return (
@@ -243,6 +319,7 @@ def import_upload():
             "registry/import.html",
             form=form,
             result=result,
+            staged=staged,
             shown_errors=SHOWN_ERRORS,
             kinds=IMPORT_KINDS,
         ),

@@ -154,7 +154,16 @@ def test_admin_chooses_the_institution(
     assert client.get("/registry/graduates?institution=99999").status_code == 404
 
 
-def test_check_only_then_import(client, staff, login, import_chain, count, db):
+def _confirm_fields(page: str) -> dict[str, str]:
+    """The hidden fields of the confirm form shown after a successful check."""
+    form = page[page.index('<form method="post" class="actions">') :]
+    form = form[: form.index("</form>")]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+
+
+def test_check_only_then_import_without_choosing_the_file_again(
+    client, staff, login, import_chain, count, db
+):
     import_chain("programmes")
     login(staff)
     response = _upload(client, "graduates", "graduates.csv", button="check")
@@ -164,7 +173,11 @@ def test_check_only_then_import(client, staff, login, import_chain, count, db):
     assert "would create 40, update 0 and leave 0 unchanged" in page
     assert "Nothing has been written yet." in page
     assert count(Graduate) == 0
-    response = _upload(client, "graduates", "graduates.csv")
+    fields = _confirm_fields(page)
+    assert set(fields) == {"csrf_token", "kind", "staged", "staged_name", "staged_signature"}
+    response = client.post(
+        "/registry/import", data={**fields, "submit": "1"}, follow_redirects=True
+    )
     page = _text(response)
     assert "graduates.csv imported: 40 created, 0 updated, 0 unchanged." in page
     assert "Nazarova Madina" in page  # redirected to the graduates list
@@ -172,6 +185,35 @@ def test_check_only_then_import(client, staff, login, import_chain, count, db):
     event = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert event.action == "registry.import" and event.actor == "quality@qmii.example"
     assert event.details["kind"] == "graduates" and event.details["created"] == 40
+
+
+def test_a_tampered_confirm_is_refused(client, staff, login, import_chain, count):
+    import base64
+
+    import_chain("programmes")
+    login(staff)
+    fields = _confirm_fields(_text(_upload(client, "graduates", "graduates.csv", button="check")))
+    forged = example("graduates.csv").replace(b"Nazarova Madina", b"Someone Else")
+    for changed in (
+        {"staged": base64.b64encode(forged).decode()},
+        {"kind": "employers"},
+        {"staged": "not base64!"},
+    ):
+        response = client.post("/registry/import", data={**fields, **changed, "submit": "1"})
+        assert response.status_code == 400
+        assert "The checked file could not be confirmed. Choose the file again." in _text(response)
+    assert count(Graduate) == 0
+
+
+def test_large_checked_file_is_chosen_again(client, staff, login, import_chain, count):
+    import_chain("programmes")
+    login(staff)
+    rows = [b"student_number,full_name,programme_code,graduation_year"]
+    rows += [b"S%06d,A rather long graduate name %06d,60710100,2024" % (n, n) for n in range(6800)]
+    page = _text(_upload(client, "graduates", "big.csv", b"\r\n".join(rows), button="check"))
+    assert "would create 6800" in page
+    assert "choose the same file again below" in page
+    assert 'name="staged"' not in page
 
 
 def test_bad_upload_shows_every_problem_and_writes_nothing(
