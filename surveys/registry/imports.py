@@ -111,10 +111,6 @@ class ImportResult:
         }
 
 
-class ImportTooLarge(ValueError):
-    """The file exceeds the import size limit."""
-
-
 def _human_size(size: int) -> str:
     """``20 MB``, ``52.4 MB``, ``2 KB``: sizes as people read them."""
     value, unit = (size / 1048576, "MB") if size >= 1048576 else (size / 1024, "KB")
