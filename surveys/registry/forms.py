@@ -1,0 +1,41 @@
+"""Forms of the registry feature."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileAllowed, FileField
+from wtforms import HiddenField, SelectField, SubmitField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, StopValidation
+
+from surveys.registry.columns import IMPORT_KINDS
+
+#: File name endings the upload accepts (CSV may also come as .txt from "Unicode text").
+IMPORT_EXTENSIONS = ["csv", "txt", "tsv", "xlsx"]
+
+
+class ImportForm(FlaskForm):
+    """Kind, file and (for admins) institution of a registry import; two buttons."""
+
+    kind = SelectField(
+        _l("What the file contains"),
+        choices=[SelectChoice(k.name, k.label) for k in IMPORT_KINDS.values()],
+    )
+    #: only admins choose; the view removes the field for staff (their own institution)
+    institution = SelectField(_l("Institution"), coerce=int, choices=[])
+    file = FileField(
+        _l("File (CSV or Excel .xlsx)"),
+        validators=[FileAllowed(IMPORT_EXTENSIONS, _l("Upload a .csv or .xlsx file."))],
+    )
+    #: a checked file sent back by the confirm form (base64), its name and HMAC signature
+    staged = HiddenField()
+    staged_name = HiddenField(validators=[Length(max=255)])
+    staged_signature = HiddenField(validators=[Length(max=64)])
+    check = SubmitField(_l("Check only"))
+    submit = SubmitField(_l("Import"))
+
+    def validate_file(self, field: FileField) -> None:
+        """A new file, or the checked one sent back by the confirm form."""
+        if not field.data and not self.staged.data:
+            raise StopValidation(_l("Choose a file to upload."))
