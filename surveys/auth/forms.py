@@ -27,6 +27,10 @@ ROLE_LABELS = {
 }
 
 
+def _strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
 def role_choices(blank: str | None = None) -> list[SelectChoice]:
     """The roles as select options (with an optional first "any" option)."""
     choices = [SelectChoice("", blank)] if blank is not None else []
@@ -36,7 +40,9 @@ def role_choices(blank: str | None = None) -> list[SelectChoice]:
 class LoginForm(FlaskForm):
     """E-mail and password."""
 
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=320)])
+    email = EmailField(
+        _l("E-mail"), filters=[_strip], validators=[DataRequired(), Email(), Length(max=320)]
+    )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
@@ -80,7 +86,7 @@ class UserForm(FlaskForm):
     institution = SelectField(
         _l("Institution"),
         description=_l("Required for institution staff; leave empty for other roles."),
-        validate_choice=True,
+        validators=[Optional()],
     )
     assignments = SelectMultipleField(
         _l("Committee assignments"),
@@ -88,6 +94,7 @@ class UserForm(FlaskForm):
             "Committee members only: the institutions (all their programmes) or single "
             "programmes whose statistics they may read. Hold Ctrl (⌘ on a Mac) to pick several."
         ),
+        validators=[Optional()],
     )
 
     def fill_choices(
@@ -102,7 +109,9 @@ class UserForm(FlaskForm):
 class NewUserForm(UserForm):
     """A new user: e-mail, role, scope and an optional password."""
 
-    email = EmailField(_l("E-mail"), validators=[DataRequired(), Email(), Length(max=320)])
+    email = EmailField(
+        _l("E-mail"), filters=[_strip], validators=[DataRequired(), Email(), Length(max=320)]
+    )
     password = PasswordField(
         _l("Password"),
         description=_l(
@@ -137,10 +146,11 @@ class InstitutionForm(FlaskForm):
 
     code = StringField(
         _l("Code"),
+        filters=[_strip],
         description=_l("Short code used in exports and file names, e.g. TDTU."),
         validators=[DataRequired(), Length(max=32)],
     )
-    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=255)])
+    name = StringField(_l("Name"), filters=[_strip], validators=[DataRequired(), Length(max=255)])
     privacy_notice = TextAreaField(
         _l("Privacy notice for employers"),
         description=_l(

@@ -154,8 +154,6 @@ def _account_key() -> str:
 )
 def login():
     """The login form (fields ``email`` and ``password``)."""
-    if g.user is not None and request.method == "GET":
-        return redirect(_safe_next(request.args.get("next")) or home_for(g.user.role))
     form = LoginForm()
     if form.validate_on_submit():
         user = services.authenticate(db.session, form.email.data, form.password.data)
