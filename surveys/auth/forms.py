@@ -55,7 +55,17 @@ class ChangePasswordForm(FlaskForm):
     new_password = PasswordField(
         _l("New password"),
         description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)],
+        validators=[
+            DataRequired(),
+            Length(
+                min=MIN_PASSWORD_LENGTH,
+                max=1024,
+                message=_l(
+                    "The password must have at least %(n)d characters (and at most 1024).",
+                    n=MIN_PASSWORD_LENGTH,
+                ),
+            ),
+        ],
     )
     confirm = PasswordField(
         _l("New password again"),
