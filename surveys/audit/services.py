@@ -39,6 +39,21 @@ def redact(details: Any) -> Any:
     return details
 
 
+def details_for_display(details: Any) -> list[tuple[str, str]]:
+    """``details`` as (key, text) pairs for a page, secrets redacted, nested values as JSON."""
+    import json
+
+    if not details:
+        return []
+    if not isinstance(details, dict):
+        return [("", json.dumps(redact(details), ensure_ascii=False))]
+    pairs = []
+    for key, value in redact(details).items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        pairs.append((str(key), text))
+    return pairs
+
+
 def record_event(
     session: Session,
     action: str,

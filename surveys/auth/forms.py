@@ -31,6 +31,9 @@ def _strip(value: str | None) -> str | None:
     return value.strip() if isinstance(value, str) else value
 
 
+_EMAIL = Email(message=_l("Enter an e-mail address such as name@institution.uz."))
+
+
 def role_choices(blank: str | None = None) -> list[SelectChoice]:
     """The roles as select options (with an optional first "any" option)."""
     choices = [SelectChoice("", blank)] if blank is not None else []
@@ -41,7 +44,7 @@ class LoginForm(FlaskForm):
     """E-mail and password."""
 
     email = EmailField(
-        _l("E-mail"), filters=[_strip], validators=[DataRequired(), Email(), Length(max=320)]
+        _l("E-mail"), filters=[_strip], validators=[DataRequired(), _EMAIL, Length(max=320)]
     )
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
@@ -120,7 +123,7 @@ class NewUserForm(UserForm):
     """A new user: e-mail, role, scope and an optional password."""
 
     email = EmailField(
-        _l("E-mail"), filters=[_strip], validators=[DataRequired(), Email(), Length(max=320)]
+        _l("E-mail"), filters=[_strip], validators=[DataRequired(), _EMAIL, Length(max=320)]
     )
     password = PasswordField(
         _l("Password"),

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
-from surveys.audit.services import event_actions, list_events, record_event, redact
+from surveys.audit.services import details_for_display, event_actions, list_events, record_event
 from surveys.auth import services
 from surveys.auth.access import (
     institution_scope,
@@ -48,7 +48,7 @@ from surveys.registry.models import Institution, Programme
 
 bp = Blueprint("auth", __name__)
 bp.before_app_request(load_logged_in_user)
-bp.add_app_template_filter(redact, "redacted")
+bp.add_app_template_filter(details_for_display, "audit_details")
 
 
 @bp.app_context_processor

@@ -123,3 +123,15 @@ def test_redact_keeps_harmless_words():
     assert redact({"password": "generated"}) == {"password": "generated"}
     assert redact({"Token_Hash": "abc"}) == {"Token_Hash": "[redacted]"}
     assert redact(["x", {"csrf_token": "y"}]) == ["x", {"csrf_token": "[redacted]"}]
+
+
+def test_details_are_shown_as_readable_pairs(app, db, make_user, make_institution):
+    admin = make_user("admin", email="root@hamkor.example")
+    db.commit()
+    client = logged_in_client(app, admin)
+    from tests.auth.helpers import post_form
+
+    post_form(client, "/admin/institutions/new", {"code": "ABC", "name": "Alpha & Beta"})
+    page = client.get("/audit?action=auth.institution_created").get_data(as_text=True)
+    assert "<strong>code</strong>: ABC" in page
+    assert "<strong>name</strong>: Alpha &amp; Beta" in page  # escaped, never raw HTML
