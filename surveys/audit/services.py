@@ -118,6 +118,7 @@ def _filtered(
     *,
     institution_id: int | None,
     action: str | None,
+    actor: str | None,
     date_from: dt.date | None,
     date_to: dt.date | None,
 ) -> Any:
@@ -125,6 +126,9 @@ def _filtered(
         stmt = stmt.where(AuditEvent.institution_id == institution_id)
     if action:
         stmt = stmt.where(AuditEvent.action == action)
+    if actor:
+        pattern = "%" + actor.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
+        stmt = stmt.where(func.lower(AuditEvent.actor).like(pattern, escape="\\"))
     if date_from is not None:
         start = dt.datetime.combine(date_from, dt.time.min, tzinfo=dt.UTC)
         stmt = stmt.where(AuditEvent.at >= start)
@@ -139,6 +143,7 @@ def list_events(
     *,
     institution_id: int | None = None,
     action: str | None = None,
+    actor: str | None = None,
     date_from: dt.date | None = None,
     date_to: dt.date | None = None,
     page: int = 1,
@@ -146,11 +151,13 @@ def list_events(
 ) -> AuditPage:
     """Audit events, newest first, filtered; ``institution_id`` None means every institution.
 
-    Dates are whole days in UTC, both ends included.
+    ``actor`` matches part of the actor (e-mail, ``cli``), case-insensitively; dates are
+    whole days in UTC, both ends included.
     """
     filters = {
         "institution_id": institution_id,
         "action": action,
+        "actor": actor,
         "date_from": date_from,
         "date_to": date_to,
     }

@@ -53,6 +53,11 @@ def _run_and_commit(action: Callable[[], Any]) -> Any:
     return result
 
 
+def _stdin_is_terminal() -> bool:
+    """Whether a person is typing (then we ask for the password instead of generating one)."""
+    return sys.stdin.isatty()
+
+
 def _read_password_stdin() -> str:
     """The first line of standard input, without its line ending."""
     line = sys.stdin.readline()
@@ -128,7 +133,7 @@ def user_add(
             raise InputError(
                 f"password: the password must have at least {MIN_PASSWORD_LENGTH} characters."
             )
-    elif sys.stdin.isatty():
+    elif _stdin_is_terminal():
         password = click.prompt(
             "Password (empty: generate one)",
             hide_input=True,
@@ -239,7 +244,7 @@ def user_set_password(email: str, password_stdin: bool) -> None:
             raise InputError(
                 f"password: the password must have at least {MIN_PASSWORD_LENGTH} characters."
             )
-    elif sys.stdin.isatty():
+    elif _stdin_is_terminal():
         password = click.prompt(
             "New password (empty: generate one)",
             hide_input=True,

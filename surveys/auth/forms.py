@@ -190,6 +190,12 @@ class AuditFilterForm(FlaskForm):
         csrf = False
 
     action = SelectField(_l("Action"), validators=[Optional()])
+    actor = SearchField(
+        _l("Who"),
+        description=_l("Part of an e-mail address, or “cli” for the command line."),
+        filters=[_strip],
+        validators=[Optional(), Length(max=320)],
+    )
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("To"), validators=[Optional()])
 

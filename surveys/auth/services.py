@@ -354,11 +354,12 @@ def _clean_institution(code: str, name: str) -> tuple[str, str]:
     name = (name or "").strip()
     if not code:
         raise InputError("code", _("The code is required, e.g. TDTU."))
-    if len(code) > MAX_INSTITUTION_CODE or not all(c.isalnum() or c in "-_." for c in code):
+    allowed = all(c.isascii() and (c.isalnum() or c in "-_.") for c in code)
+    if len(code) > MAX_INSTITUTION_CODE or not allowed:
         raise InputError(
             "code",
             _(
-                "The code may have at most %(n)d letters, digits, “-”, “_” or “.” "
+                "The code may have at most %(n)d Latin letters, digits, “-”, “_” or “.” "
                 "(it appears in every export).",
                 n=MAX_INSTITUTION_CODE,
             ),

@@ -504,6 +504,7 @@ def audit_log():
     if form.validate():
         filters = {
             "action": form.action.data or None,
+            "actor": form.actor.data or None,
             "date_from": form.date_from.data,
             "date_to": form.date_to.data,
         }

@@ -135,3 +135,16 @@ def test_details_are_shown_as_readable_pairs(app, db, make_user, make_institutio
     page = client.get("/audit?action=auth.institution_created").get_data(as_text=True)
     assert "<strong>code</strong>: ABC" in page
     assert "<strong>name</strong>: Alpha &amp; Beta" in page  # escaped, never raw HTML
+
+
+def test_filter_by_actor_and_link_from_the_user_page(app, db, make_user):
+    admin = make_user("admin", email="root@hamkor.example")
+    staff = make_user("staff", email="busy_bee@uni.uz")
+    add_event(db, "x.one", None, dt.datetime(2026, 1, 1, tzinfo=dt.UTC), actor="busy_bee@uni.uz")
+    add_event(db, "x.two", None, dt.datetime(2026, 1, 2, tzinfo=dt.UTC), actor="busyxbee@uni.uz")
+    db.commit()
+    client = logged_in_client(app, admin)
+    user_page = client.get(f"/admin/users/{staff.id}").get_data(as_text=True)
+    assert "/audit?actor=busy_bee@uni.uz" in user_page
+    page = client.get("/audit?actor=BUSY_BEE").get_data(as_text=True)
+    assert "x.one" in page.split("<tbody>")[1] and "x.two" not in page.split("<tbody>")[1]

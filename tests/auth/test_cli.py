@@ -204,3 +204,25 @@ def test_user_set_password(runner, db, make_user):
 def test_every_command_has_help(runner, command):
     result = runner.invoke([*command, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_user_add_asks_for_the_password_in_a_terminal(runner, db, monkeypatch):
+    monkeypatch.setattr("surveys.auth.cli._stdin_is_terminal", lambda: True)
+    result = runner.invoke(
+        ["user", "add", "typed@uni.uz", "--role", "admin"],
+        input="typed in twice\ntyped in twice\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Repeat for confirmation" in result.output and "One-time" not in result.output
+    assert "typed in twice" not in result.output  # hidden input is not echoed
+    user = db.scalars(select(User)).one()
+    assert verify_password(user.password_hash, "typed in twice")
+
+
+def test_user_add_short_typed_password_exits_2(runner, db, monkeypatch):
+    monkeypatch.setattr("surveys.auth.cli._stdin_is_terminal", lambda: True)
+    result = runner.invoke(
+        ["user", "add", "typed@uni.uz", "--role", "admin"], input="short\nshort\n"
+    )
+    assert result.exit_code == 2 and "at least 10 characters" in result.output
+    assert count(db, User) == 0
