@@ -260,6 +260,34 @@ def user_set_password(email: str, password_stdin: bool) -> None:
         click.echo(f"One-time password (shown only now): {result.generated}")
 
 
+def _set_active(email: str, active: bool) -> None:
+    from surveys.auth import services
+    from surveys.extensions import db
+
+    user = services.find_user_by_email(db.session, email)
+    if user is None:
+        raise InputError(f"EMAIL: there is no user with the e-mail {email!r}.")
+    _run_and_commit(lambda: services.set_user_active(db.session, user.id, active))
+    state = "can log in again" if active else "is deactivated and logged out everywhere"
+    click.echo(f"{user.email} {state}.")
+
+
+@user_group.command("deactivate")
+@click.argument("email")
+@with_app
+def user_deactivate(email: str) -> None:
+    """Stop EMAIL from logging in (ends their sessions; data and audit trail stay)."""
+    _set_active(email, False)
+
+
+@user_group.command("reactivate")
+@click.argument("email")
+@with_app
+def user_reactivate(email: str) -> None:
+    """Let a deactivated EMAIL log in again."""
+    _set_active(email, True)
+
+
 @click.group("institution")
 def institution_group() -> None:
     """Manage institutions (create them before importing their registry)."""

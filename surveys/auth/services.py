@@ -272,7 +272,8 @@ def update_user(
     """Change a user's role, institution and committee assignments.
 
     An administrator cannot take the admin role away from themself (``acting_user_id``),
-    so that there is always someone left who can manage users.
+    so that there is always someone left who can manage users. Audited with the old and
+    new values; saving without a change records nothing.
     """
     user = _get_user(session, user_id)
     try:
@@ -299,8 +300,9 @@ def update_user(
     }
     changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
     session.flush()
-    record_event(session, "auth.user_updated", obj=user, details={"changes": changes})
-    session.flush()
+    if changes:
+        record_event(session, "auth.user_updated", obj=user, details={"changes": changes})
+        session.flush()
     return user
 
 
@@ -402,7 +404,10 @@ def update_institution(
     name: str,
     privacy_notice: str | None = None,
 ) -> Institution:
-    """Change an institution's code, name or privacy notice (shown to employers)."""
+    """Change an institution's code, name or privacy notice (shown to employers).
+
+    Audited with the old and new values; saving without a change records nothing.
+    """
     institution = session.get(Institution, institution_id)
     if institution is None:
         raise LookupError(f"no institution with id {institution_id}")
@@ -411,21 +416,20 @@ def update_institution(
     if other is not None and other.id != institution.id:
         raise InputError("code", _("An institution with the code %(code)s exists.", code=code))
     notice = (privacy_notice or "").strip() or None
+    # old and new values, the notice included: what employers were told matters later
     changes = {}
     for attr, value in (("code", code), ("name", name), ("privacy_notice", notice)):
         if getattr(institution, attr) != value:
-            # the notice can be long: the trail says that it changed, not its whole text
-            changes[attr] = (
-                [getattr(institution, attr), value] if attr != "privacy_notice" else ("changed")
-            )
+            changes[attr] = [getattr(institution, attr), value]
             setattr(institution, attr, value)
-    record_event(
-        session,
-        "auth.institution_updated",
-        obj=institution,
-        institution_id=institution.id,
-        details={"changes": changes},
-    )
+    if changes:
+        record_event(
+            session,
+            "auth.institution_updated",
+            obj=institution,
+            institution_id=institution.id,
+            details={"changes": changes},
+        )
     session.flush()
     return institution
 

@@ -189,21 +189,20 @@ def test_user_set_password(runner, db, make_user):
     assert result.exit_code == 2 and "there is no user" in result.output
 
 
-@pytest.mark.parametrize(
-    "command",
-    [
-        ["user"],
-        ["user", "add"],
-        ["user", "list"],
-        ["user", "set-password"],
-        ["institution"],
-        ["institution", "add"],
-        ["institution", "list"],
-    ],
-)
-def test_every_command_has_help(runner, command):
-    result = runner.invoke([*command, "--help"])
-    assert result.exit_code == 0 and "Usage:" in result.output
+def test_every_command_has_help(runner):
+    """``--help`` on every ``user`` and ``institution`` command, found by walking the tree."""
+    from surveys.cli import main
+
+    commands = []
+    for name in ("user", "institution"):
+        group = main.commands[name]
+        commands.append([name])
+        commands += [[name, sub] for sub in group.commands]
+    assert ["user", "deactivate"] in commands and ["institution", "list"] in commands
+    for command in commands:
+        result = runner.invoke([*command, "--help"])
+        assert result.exit_code == 0 and "Usage:" in result.output, command
+        assert "Show this message and exit" in result.output
 
 
 def test_user_add_asks_for_the_password_in_a_terminal(runner, db, monkeypatch):
@@ -226,3 +225,18 @@ def test_user_add_short_typed_password_exits_2(runner, db, monkeypatch):
     )
     assert result.exit_code == 2 and "at least 10 characters" in result.output
     assert count(db, User) == 0
+
+
+def test_user_deactivate_and_reactivate(runner, db, make_user):
+    user = make_user("staff", email="leaver@uni.uz")
+    db.commit()
+    result = runner.invoke(["user", "deactivate", "Leaver@uni.uz"])
+    assert result.exit_code == 0 and "is deactivated" in result.output
+    db.refresh(user)
+    assert not user.active
+    assert runner.invoke(["user", "reactivate", "leaver@uni.uz"]).exit_code == 0
+    db.refresh(user)
+    assert user.active
+    assert [e.action for e in events(db)] == ["auth.user_deactivated", "auth.user_reactivated"]
+    result = runner.invoke(["user", "deactivate", "nobody@uni.uz"])
+    assert result.exit_code == 2 and "there is no user" in result.output

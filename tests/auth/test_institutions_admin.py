@@ -87,10 +87,16 @@ def test_edit_institution(app, db, make_user, make_institution):
     assert event.details["changes"] == {
         "code": ["OLD", "NEW"],
         "name": ["Old name", "New name"],
-        "privacy_notice": "changed",
+        "privacy_notice": [None, "We keep answers five years."],
     }
     assert event.institution_id == institution.id
     assert other.code == "TAKEN"
+    post_form(
+        client,
+        url,
+        {"code": "NEW", "name": "New name", "privacy_notice": "We keep answers five years."},
+    )
+    assert len(events(db, "auth.institution_updated")) == 1  # no change, no event
     assert client.get("/admin/institutions/99999").status_code == 404
 
 
