@@ -200,6 +200,7 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
     if verify_password(user.password_hash, new):
         raise InputError("new_password", _("The new password must differ from the current one."))
     user.password_hash = hash_password(new)
+    user.must_change_password = False
     record_event(session, "auth.password_changed", obj=user)
     session.flush()
     return user
@@ -216,8 +217,13 @@ def create_user(
     institution_id: int | None = None,
     password: str | None = None,
     assignments: Sequence[Assignment] = (),
+    must_change_password: bool | None = None,
 ) -> NewPasswordResult:
     """Add a user; without ``password`` a one-time password is generated and returned.
+
+    The user must choose their own password at first login when ``must_change_password``
+    is true; by default, when the password was generated (an administrator who types a
+    password for someone else passes True: that password is known to two people).
 
     Raises :class:`InputError` for a malformed or taken e-mail, an unknown role or
     institution, a staff member without institution, or a password that is too short.
@@ -241,6 +247,9 @@ def create_user(
         role=role,
         institution_id=institution_id,
         active=True,
+        must_change_password=(
+            generated is not None if must_change_password is None else must_change_password
+        ),
     )
     session.add(user)
     _set_assignments(user, assignments)
@@ -322,8 +331,17 @@ def set_user_active(
     return user
 
 
-def set_password(session: Session, user_id: int, password: str | None = None) -> NewPasswordResult:
-    """Give a user a new password (generated when none is given), ending their sessions."""
+def set_password(
+    session: Session,
+    user_id: int,
+    password: str | None = None,
+    *,
+    must_change_password: bool | None = None,
+) -> NewPasswordResult:
+    """Give a user a new password (generated when none is given), ending their sessions.
+
+    ``must_change_password`` as in :func:`create_user` (default: when generated).
+    """
     user = _get_user(session, user_id)
     generated = None
     if password is None or password == "":
@@ -331,6 +349,9 @@ def set_password(session: Session, user_id: int, password: str | None = None) ->
     else:
         check_password_strength(password)
     user.password_hash = hash_password(password)
+    user.must_change_password = (
+        generated is not None if must_change_password is None else must_change_password
+    )
     record_event(
         session,
         "auth.password_reset",

@@ -51,6 +51,26 @@ bp.before_app_request(load_logged_in_user)
 bp.add_app_template_filter(details_for_display, "audit_details")
 
 
+#: Endpoints a user whose password was set by someone else may still open.
+_PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "auth.login", "static"}
+
+
+@bp.before_app_request
+def require_own_password():
+    """Until a user replaces a password an administrator gave them, staff/admin/committee
+    pages lead to the password form (the administrator knows the old one)."""
+    user = g.get("user")
+    if user is None or not user.must_change_password:
+        return None
+    if request.endpoint in _PASSWORD_CHANGE_EXEMPT:
+        return None
+    view = current_app.view_functions.get(request.endpoint or "")
+    if not getattr(view, "allowed_roles", None):
+        return None  # public pages (employer links, the landing redirect) are unaffected
+    flash(_("Please choose your own password before you continue."), "warning")
+    return redirect(url_for("auth.change_password", next=request.full_path.rstrip("?")))
+
+
 @bp.app_context_processor
 def role_labels_context():
     """``role_labels``: each role's name in the user's language, for any template."""
@@ -161,7 +181,10 @@ def login():
             flash(_("Wrong e-mail or password."), "error")
             return render_template("auth/login.html", form=form), 200
         start_session(user)
-        return redirect(_safe_next(request.args.get("next")) or home_for(user.role))
+        target = _safe_next(request.args.get("next")) or home_for(user.role)
+        if user.must_change_password:
+            return redirect(url_for("auth.change_password", next=target))
+        return redirect(target)
     return render_template("auth/login.html", form=form)
 
 
@@ -199,7 +222,7 @@ def change_password():
                 ),
                 "success",
             )
-            return redirect(url_for("auth.index"))
+            return redirect(_safe_next(request.args.get("next")) or url_for("auth.index"))
     return render_template("auth/change_password.html", form=form)
 
 
@@ -314,6 +337,7 @@ def user_new():
                 institution_id=institution_id,
                 password=form.password.data or None,
                 assignments=assignments,
+                must_change_password=True,  # the admin saw or chose it
             )
         except services.InputError as error:
             _apply_input_error(form, error)
@@ -404,7 +428,9 @@ def user_reset_password(user_id: int):
         for error in form.password.errors:
             flash(error, "error")
         return redirect(url_for("auth.user_edit", user_id=user.id))
-    result = services.set_password(db.session, user.id, form.password.data or None)
+    result = services.set_password(
+        db.session, user.id, form.password.data or None, must_change_password=True
+    )
     if result.generated:
         return _no_store(
             make_response(

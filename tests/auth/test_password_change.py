@@ -1,8 +1,11 @@
 """Changing one's own password."""
 
+from sqlalchemy import select
+
+from surveys.auth.models import User
 from surveys.auth.passwords import verify_password
 from tests.auth.helpers import events, post_form
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, csrf_token_from
 from tests.world import logged_in_client
 
 URL = "/account/password"
@@ -80,3 +83,33 @@ def test_every_role_can_open_the_page_and_anonymous_cannot(app, db, make_user):
         page = logged_in_client(app, user).get(URL).get_data(as_text=True)
         assert "Change my password" in page and 'autocomplete="new-password"' in page
     assert app.test_client().get(URL).headers["Location"].startswith("/login")
+
+
+def test_a_password_given_by_someone_else_must_be_replaced_first(app, db, make_user):
+    make_user("staff", email="new@uni.uz", must_change_password=True)
+    db.commit()
+    client = app.test_client()
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login?next=/audit",
+        data={"email": "new@uni.uz", "password": TEST_PASSWORD, "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/account/password?next=/audit"
+    # every protected page leads back to the form, with a message saying why
+    page = client.get("/admin/users", follow_redirects=True).get_data(as_text=True)
+    assert "Please choose your own password before you continue" in page
+    assert client.get("/audit").headers["Location"].startswith("/account/password")
+    # logging out still works
+    assert client.post("/logout", data={"csrf_token": csrf_token_from(page)}).status_code == 302
+
+
+def test_cli_generated_password_must_be_replaced_but_a_typed_one_not(runner, app, db):
+    result = runner.invoke(["user", "add", "gen@uni.uz", "--role", "admin"])
+    typed = runner.invoke(
+        ["user", "add", "own@uni.uz", "--role", "admin", "--password-stdin"],
+        input="my own long password\n",
+    )
+    assert result.exit_code == typed.exit_code == 0
+    users = {u.email: u for u in db.scalars(select(User))}
+    assert users["gen@uni.uz"].must_change_password
+    assert not users["own@uni.uz"].must_change_password

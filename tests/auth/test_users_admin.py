@@ -16,6 +16,27 @@ def admin_client(app, make_user, db, **kw):
     return admin, logged_in_client(app, admin)
 
 
+def first_login(app, user, password: str, page: str):
+    """Log in with a password an admin gave; the user must choose their own before ``page``."""
+    client = logged_in_client(app, user, password)
+    response = client.get(page)
+    assert response.headers["Location"] == f"/account/password?next={page}"
+    form = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your password was set by an administrator" in form
+    response = client.post(
+        response.headers["Location"],
+        data={
+            "current_password": password,
+            "new_password": "my very own password",
+            "confirm": "my very own password",
+            "csrf_token": csrf_token_from(form),
+        },
+    )
+    assert response.headers["Location"] == page
+    assert client.get(page).status_code == 200
+    return client
+
+
 def shown_password(html: str) -> str:
     match = re.search(r'id="one-time-password" value="([^"]+)"', html)
     assert match, "the one-time password is not on the page"
@@ -41,7 +62,7 @@ def test_create_staff_user_with_generated_password_shown_once(app, db, make_user
     user = db.scalars(select(User).where(User.email == "new.staff@tdtu.uz")).one()
     assert (user.role, user.institution_id, user.active) == (Role.STAFF, institution.id, True)
     # the password works, and it was never written to the audit trail
-    assert logged_in_client(app, user, password).get("/audit").status_code == 200
+    first_login(app, user, password, "/audit")
     (created,) = events(db, "auth.user_created")
     assert (created.actor, created.user_id, created.object_id) == (
         admin.email,
@@ -83,7 +104,7 @@ def test_create_committee_member_with_assignments_and_chosen_password(
         (b.id, programme.id),
     ]
     assert "A1" in page and "B1 / MECH" in page  # shown in the user list
-    assert logged_in_client(app, user, "a chosen password").get("/committee").status_code == 200
+    first_login(app, user, "a chosen password", "/committee")
 
 
 def test_create_user_refusals_are_shown_beside_the_field(app, db, make_user, make_institution):
@@ -208,7 +229,7 @@ def test_reset_password_generates_one_and_ends_the_users_sessions(app, db, make_
     assert response.headers["Cache-Control"] == "no-store"
     password = shown_password(response.get_data(as_text=True))
     assert staff_client.get("/audit").headers["Location"].startswith("/login")
-    assert logged_in_client(app, staff, password).get("/audit").status_code == 200
+    first_login(app, staff, password, "/audit")
     (event,) = events(db, "auth.password_reset")
     assert event.object_id == str(staff.id) and password not in str(event.details)
 
@@ -227,7 +248,7 @@ def test_reset_password_to_a_chosen_one_and_refuse_a_short_one(app, db, make_use
         client, url, {"password": "brand new secret"}, form_url=form_url, follow_redirects=True
     ).get_data(as_text=True)
     assert "The password of forgetful@uni.uz is changed" in page
-    assert logged_in_client(app, staff, "brand new secret").get("/audit").status_code == 200
+    first_login(app, staff, "brand new secret", "/audit")
 
 
 def test_user_list_search_filter_and_paging(app, db, make_user, make_institution):
