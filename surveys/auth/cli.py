@@ -207,6 +207,7 @@ def user_list(role: str | None, fmt: str) -> None:
                 for a in user.committee_assignments
             ],
             "active": user.active,
+            "must_change_password": user.must_change_password,
             "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
         }
         for user in db.session.scalars(stmt)
@@ -216,7 +217,16 @@ def user_list(role: str | None, fmt: str) -> None:
             row["committee"] = " ".join(row["committee"])
     print_rows(
         rows,
-        ["id", "email", "role", "institution", "committee", "active", "last_login_at"],
+        [
+            "id",
+            "email",
+            "role",
+            "institution",
+            "committee",
+            "active",
+            "must_change_password",
+            "last_login_at",
+        ],
         fmt,
     )
 

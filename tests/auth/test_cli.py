@@ -170,7 +170,9 @@ def test_user_list_formats(runner, db, make_user, make_institution):
         ("b@uni.uz", "staff", "TDTU", True),
     ]
     csv_out = runner.invoke(["user", "list", "--format", "csv", "--role", "staff"]).output
-    assert csv_out.splitlines()[0] == "id,email,role,institution,committee,active,last_login_at"
+    assert csv_out.splitlines()[0] == (
+        "id,email,role,institution,committee,active,must_change_password,last_login_at"
+    )
     assert len(csv_out.splitlines()) == 2 and "b@uni.uz" in csv_out
     table = runner.invoke(["user", "list"]).output
     assert table.splitlines()[0].split()[:3] == ["id", "email", "role"]

@@ -62,7 +62,10 @@ def test_create_staff_user_with_generated_password_shown_once(app, db, make_user
     user = db.scalars(select(User).where(User.email == "new.staff@tdtu.uz")).one()
     assert (user.role, user.institution_id, user.active) == (Role.STAFF, institution.id, True)
     # the password works, and it was never written to the audit trail
+    listing = client.get("/admin/users").get_data(as_text=True)
+    assert "must choose a password" in listing
     first_login(app, user, password, "/audit")
+    assert "must choose a password" not in client.get("/admin/users").get_data(as_text=True)
     (created,) = events(db, "auth.user_created")
     assert (created.actor, created.user_id, created.object_id) == (
         admin.email,
