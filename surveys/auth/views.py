@@ -50,6 +50,13 @@ bp = Blueprint("auth", __name__)
 bp.before_app_request(load_logged_in_user)
 bp.add_app_template_filter(details_for_display, "audit_details")
 
+#: Rows per page in the user list and the audit log.
+PER_PAGE = 25
+AUDIT_PER_PAGE = 50
+#: Failed logins allowed per account (whatever the IP) unless HAMKOR_LOGIN_ACCOUNT_RATE_LIMIT
+#: says otherwise; slows down guessing from many addresses without locking out the owner long.
+DEFAULT_ACCOUNT_RATE_LIMIT = "20 per hour"
+
 
 #: Endpoints a user whose password was set by someone else may still open.
 _PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "auth.login", "static"}
@@ -75,14 +82,6 @@ def require_own_password():
 def role_labels_context():
     """``role_labels``: each role's name in the user's language, for any template."""
     return {"role_labels": ROLE_LABELS}
-
-
-#: Rows per page in the user list and the audit log.
-PER_PAGE = 25
-AUDIT_PER_PAGE = 50
-#: Failed logins allowed per account (whatever the IP) unless HAMKOR_LOGIN_ACCOUNT_RATE_LIMIT
-#: says otherwise; slows down guessing from many addresses without locking out the owner long.
-DEFAULT_ACCOUNT_RATE_LIMIT = "20 per hour"
 
 
 def _safe_next(target: str | None) -> str | None:
