@@ -155,3 +155,38 @@ def test_staff_cannot_open_another_institutions_objects(app, db):
                 problems.append(f"staff of A GET {own.request.path}: {own.status_code}")
     assert not problems, "\n".join(problems)
     assert {"auth.user_edit", "auth.institution_edit"} <= set(checked)
+
+
+def test_post_only_endpoints_refuse_other_roles(app, db):
+    """Endpoints without a page (buttons) are checked too: a valid CSRF token is not enough."""
+    from tests.conftest import csrf_token_from
+    from tests.test_csrf import row_counts
+
+    world = seed_world(db)
+    clients = {
+        "anonymous": logged_in_client(app, None),
+        "staff": logged_in_client(app, world.staff),
+        "committee": logged_in_client(app, world.committee),
+    }
+    tokens = {
+        who: csrf_token_from(c.get("/login").get_data(as_text=True)) for who, c in clients.items()
+    }
+    before = row_counts(db)
+    checked, problems = [], []
+    for rule in protected_rules(app):
+        if "GET" in rule.methods:
+            continue  # covered by test_access_matrix: the same view answers GET and POST
+        allowed = {str(r) for r in app.view_functions[rule.endpoint].allowed_roles}
+        url = build_url(rule, world.params)
+        for who, client in clients.items():
+            if who in allowed:
+                continue
+            response = client.post(url, data={"csrf_token": tokens[who], "active": "0"})
+            checked.append(rule.endpoint)
+            expected = (302, "/login") if who == "anonymous" else (403, "")
+            location = response.headers.get("Location", "")
+            if response.status_code != expected[0] or expected[1] not in location:
+                problems.append(f"{who} POST {url}: {response.status_code} {location}")
+    assert not problems, "\n".join(problems)
+    assert row_counts(db) == before
+    assert {"auth.user_set_active", "auth.user_reset_password"} <= set(checked)
