@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 
 #: Names shown in the language switcher, each in its own language.
 LANGUAGE_NAMES = {"uz": "Oʻzbekcha", "ru": "Русский", "en": "English"}
@@ -10,6 +10,8 @@ LANGUAGE_NAMES = {"uz": "Oʻzbekcha", "ru": "Русский", "en": "English"}
 
 def select_locale() -> str:
     """The page language: ``?lang=``, then the saved choice, the invitation's, the browser's."""
+    if not has_request_context():
+        return "en"  # command line (app context only): messages match click's English help
     languages = current_app.config["HAMKOR_LANGUAGES"]
     wanted = request.args.get("lang")
     if wanted in languages:

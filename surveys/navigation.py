@@ -14,6 +14,8 @@ MENU = (
     ("auth.users", _l("Users"), {"admin"}),
     ("auth.institutions", _l("Institutions"), {"admin"}),
     ("auth.audit_log", _l("Audit log"), {"staff", "admin"}),
+    ("auth.committee_home", _l("Programmes under review"), {"committee"}),
+    ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )
 
 

@@ -37,6 +37,8 @@ class User(Base):
     #: the institution a staff member works for (None for admins and committee members)
     institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"), index=True)
     active: Mapped[bool] = mapped_column(default=True)
+    #: set when someone else chose or generated the password; the user must pick their own
+    must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
 

@@ -111,6 +111,7 @@ def upgrade() -> None:
     sa.Column('role', sa.Enum('admin', 'staff', 'committee', name='role', native_enum=False, create_constraint=True, length=17), nullable=False),
     sa.Column('institution_id', sa.Integer(), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('must_change_password', sa.Boolean(), nullable=False),
     sa.Column('created_at', surveys.orm.UTCDateTime(), nullable=False),
     sa.Column('last_login_at', surveys.orm.UTCDateTime(), nullable=True),
     sa.CheckConstraint("role <> 'staff' OR institution_id IS NOT NULL", name=op.f('ck_users_staff_has_institution')),

@@ -1,0 +1,23 @@
+"""Small helpers for the auth tests."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from surveys.audit.models import AuditEvent
+from tests.conftest import csrf_token_from
+
+
+def post_form(client, url: str, data: dict, *, form_url: str | None = None, **kw):
+    """Open the page with the form (for its CSRF token) and post ``data`` to ``url``."""
+    token = csrf_token_from(client.get(form_url or url).get_data(as_text=True))
+    return client.post(url, data={**data, "csrf_token": token}, **kw)
+
+
+def events(db, action: str | None = None) -> list[AuditEvent]:
+    """Audit events (of one action), oldest first, read fresh from the database."""
+    db.expire_all()
+    stmt = select(AuditEvent).order_by(AuditEvent.id)
+    if action is not None:
+        stmt = stmt.where(AuditEvent.action == action)
+    return list(db.scalars(stmt))

@@ -1,0 +1,106 @@
+"""The auth pages in a real Chromium: role-dependent fields and an axe accessibility check."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+from surveys.models import CommitteeAssignment
+from tests.conftest import TEST_PASSWORD
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def live_server(app, database_url):
+    """The app served on a free local port for the duration of the test (SQLite only)."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("browser checks run once, on SQLite")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser_page():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
+        page = browser.new_page(locale="en-GB")
+        yield page
+        browser.close()
+
+
+def log_in(page, base, email):
+    page.goto(f"{base}/login?lang=en")
+    page.fill("#email", email)
+    page.fill("#password", TEST_PASSWORD)
+    page.click("main button[type=submit]")
+
+
+def axe_violations(page) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {[n['target'] for n in v['nodes']]}"
+        for v in results.response["violations"]
+    ]
+
+
+def test_admin_pages_are_accessible_and_the_user_form_adapts_to_the_role(
+    live_server, browser_page, db, make_user, make_institution, make_programme
+):
+    page, base = browser_page, live_server
+    institution = make_institution(code="TDTU", name="Tashkent Technical")
+    make_programme(institution, code="MECH")
+    make_user("admin", email="root@hamkor.example")
+    db.commit()
+    log_in(page, base, "root@hamkor.example")
+    assert page.url.endswith("/admin/users")
+
+    page.goto(f"{base}/admin/users/new")
+    assert page.is_visible("#institution") and not page.is_visible("#assignments")
+    page.select_option("#role", "committee")
+    assert page.is_visible("#assignments") and not page.is_visible("#institution")
+    page.select_option("#role", "staff")
+    page.fill("#email", "not an e-mail")
+    page.fill("#password", "short")
+    page.click("main form[method=post] button[type=submit]")
+    assert page.get_attribute("#email", "aria-invalid") == "true"
+    assert "email-error" in page.get_attribute("#email", "aria-describedby")
+
+    problems = {}
+    for path in (
+        "/admin/users/new",
+        "/admin/users",
+        "/admin/institutions",
+        "/admin/institutions/new",
+        "/audit",
+        "/account/password",
+    ):
+        page.goto(base + path)
+        if found := axe_violations(page):
+            problems[path] = found
+    page.goto(f"{base}/admin/users/new")
+    page.fill("#email", "bad")
+    page.click("main form[method=post] button[type=submit]")
+    if found := axe_violations(page):
+        problems["/admin/users/new (with errors)"] = found
+    assert not problems, problems
+
+
+def test_committee_home_is_accessible(live_server, browser_page, db, make_user, make_institution):
+    page, base = browser_page, live_server
+    member = make_user("committee", email="member@committee.uz")
+    db.add(CommitteeAssignment(user=member, institution=make_institution(code="TDTU")))
+    db.commit()
+    log_in(page, base, "member@committee.uz")
+    assert page.url.endswith("/committee")
+    assert axe_violations(page) == []
