@@ -266,6 +266,8 @@ def _scale(name: str, scale: Any) -> dict[str, Any]:
             raise DefinitionError(
                 f"{where}: label point {number} is outside the scale {low}..{high}"
             )
+        if str(number) in normalised:
+            raise DefinitionError(f"{where}: point {number} is labelled twice")
         normalised[str(number)] = _translations(label, f"{where}, label {number}")
     ordered = dict(sorted(normalised.items(), key=lambda kv: int(kv[0])))
     return {"min": low, "max": high, "labels": ordered}

@@ -242,3 +242,25 @@ def test_export_builtin_instrument_has_a_row_per_numeric_item(runner, db, settin
     lines = [line for line in result.output.splitlines() if line.startswith("KARSHI")]
     assert len(lines) == len(numeric_items(attestation.definition)) == 18
     assert "Free text" not in result.output
+
+
+def test_a_few_bulk_queries_whatever_the_number_of_responses(db, setting):
+    from sqlalchemy import event
+
+    for invitation in setting["invitations"]:
+        respond(db, invitation, setting["version"], {"skill_a": 3})
+    db.commit()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        rows = build_ratings(db, year=2025)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(rows) == 6
+    # responses with codes and pseudonyms, the versions' definitions, the numeric answers
+    assert len(statements) == 3, statements
