@@ -23,6 +23,21 @@ COMMAND_MODULES = (
 )
 
 
+class _ConfigProblem(click.ClickException):
+    exit_code = 2
+
+
+def _create_app():
+    """The app from the environment; a configuration problem is a message, not a traceback."""
+    from surveys import create_app
+    from surveys.config import ConfigError
+
+    try:
+        return create_app()
+    except ConfigError as exc:
+        raise _ConfigProblem(str(exc)) from exc
+
+
 def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command inside an application context (config from ``HAMKOR_*``)."""
 
@@ -32,9 +47,7 @@ def with_app(func: Callable[..., Any]) -> Callable[..., Any]:
 
         if current_app:  # already inside an app (tests invoke commands this way)
             return func(*args, **kwargs)
-        from surveys import create_app
-
-        with create_app().app_context():
+        with _create_app().app_context():
             return func(*args, **kwargs)
 
     return wrapper
@@ -100,15 +113,15 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn (production-grade; Ctrl+C stops it)."""
     from gunicorn.app.base import BaseApplication
 
-    from surveys import create_app
-
-    app = create_app()
+    app = _create_app()
 
     class _Server(BaseApplication):
         def load_config(self) -> None:
             self.cfg.set("bind", f"{host}:{port}")
             self.cfg.set("workers", workers)
             self.cfg.set("accesslog", "-")
+            # no control socket in ~/.gunicorn: one less file and nothing to clean up
+            self.cfg.set("control_socket_disable", True)
 
         def load(self):
             return app
