@@ -228,11 +228,10 @@ def _translations(value: Any, where: str) -> dict[str, str]:
         raise DefinitionError(
             f"{where}: unknown language(s) {', '.join(unknown)}; use {', '.join(LANGUAGES)}"
         )
-    missing = [lang for lang in LANGUAGES if not isinstance(value.get(lang), str)]
-    missing += [
+    missing = [
         lang
         for lang in LANGUAGES
-        if isinstance(value.get(lang), str) and not value[lang].strip() and lang not in missing
+        if not isinstance(value.get(lang), str) or not value[lang].strip()
     ]
     if missing:
         raise DefinitionError(f"{where}: missing translation in {', '.join(missing)}")
