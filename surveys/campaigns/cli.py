@@ -192,6 +192,54 @@ def create(
         f"Campaign {campaign.id} ({campaign.name}) created with {len(invitations)} "
         f"invitation(s). Links: hamkor invitations list --campaign {campaign.id}"
     )
+    if not invitations:
+        click.echo(
+            f"Warning: no graduate of {', '.join(programme_codes)} ({year}) has an employment "
+            "record, so nobody was invited; import employment records, then run: "
+            f"hamkor campaigns invite {campaign.id}",
+            err=True,
+        )
+    without_email = sum(1 for invitation in invitations if not invitation.email)
+    if without_email:
+        click.echo(
+            f"Warning: {without_email} invitation(s) have no e-mail address (the employer has "
+            "no contact e-mail); send those links another way.",
+            err=True,
+        )
+
+
+@campaigns.command("invite")
+@click.argument("campaign_id", type=int)
+@click.option(
+    "--language",
+    type=click.Choice(["uz", "ru", "en"]),
+    default="uz",
+    show_default=True,
+    help="Language of the new invitations.",
+)
+@with_app
+def invite(campaign_id: int, language: str) -> None:
+    """Add the invitations a campaign is missing (e.g. after importing employment records).
+
+    Pairs already invited are left alone, so this is safe to run again.
+    """
+    from flask import current_app
+
+    from surveys.campaigns.models import Campaign
+    from surveys.campaigns.services import CampaignError, create_invitations
+    from surveys.extensions import db
+
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        _fail(f"no campaign with id {campaign_id} (see: hamkor campaigns list)")
+    try:
+        created = create_invitations(
+            db.session, campaign, secret_key=current_app.config["SECRET_KEY"], language=language
+        )
+    except CampaignError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Campaign {campaign.id}: {len(created)} new invitation(s).")
 
 
 @click.group("invitations")

@@ -129,8 +129,9 @@ def create_invitations(
             f"language must be one of {', '.join(INVITATION_LANGUAGES)}, got {language!r}"
         )
     pairs = session.execute(
-        select(EmploymentRecord.employer_id, EmploymentRecord.graduate_id)
+        select(EmploymentRecord.employer_id, EmploymentRecord.graduate_id, Employer.contact_email)
         .join(Graduate, Graduate.id == EmploymentRecord.graduate_id)
+        .join(Employer, Employer.id == EmploymentRecord.employer_id)
         .join(
             campaign_programmes,
             (campaign_programmes.c.programme_id == Graduate.programme_id)
@@ -150,23 +151,16 @@ def create_invitations(
             )
         ).all()
     )
-    new_pairs = [(e, g) for e, g in pairs if (e, g) not in existing]
+    new_pairs = [(e, g, email) for e, g, email in pairs if (e, g) not in existing]
     if not new_pairs:
         return []
-    emails = dict(
-        session.execute(
-            select(Employer.id, Employer.contact_email).where(
-                Employer.id.in_({e for e, _ in new_pairs})
-            )
-        ).all()
-    )
     invitations = []
-    for employer_id, graduate_id in new_pairs:
+    for employer_id, graduate_id, email in new_pairs:
         invitation = Invitation(
             campaign_id=campaign.id,
             employer_id=employer_id,
             graduate_id=graduate_id,
-            email=emails.get(employer_id),
+            email=email,
             language=language,
         )
         assign_token(invitation, secret_key)

@@ -26,13 +26,17 @@ def instruments() -> None:
 @instruments.command("load")
 @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--builtin", is_flag=True, help="Also load the built-in instruments.")
+@click.option(
+    "--check", is_flag=True, help="Only validate and say what would happen; write nothing."
+)
 @with_app
-def load(files: tuple[Path, ...], builtin: bool) -> None:
+def load(files: tuple[Path, ...], builtin: bool, check: bool) -> None:
     """Validate and publish instrument definitions (YAML or JSON FILES).
 
     An unchanged definition is reported as such and writes nothing; a changed one is
     published as the next version. If any file is invalid, nothing at all is written and
-    the command exits with status 2.
+    the command exits with status 2. With --check, files are validated and nothing is
+    written even when all are valid.
     """
     from surveys.extensions import db
     from surveys.instruments.definitions import DefinitionError
@@ -58,10 +62,15 @@ def load(files: tuple[Path, ...], builtin: bool) -> None:
             click.echo("Nothing was loaded.", err=True)
             raise SystemExit(2) from None
         report.append((path, version.instrument.key, version.version, created))
-    db.session.commit()
+    if check:
+        db.session.rollback()
+    else:
+        db.session.commit()
     builtin_dir = builtin_definition_files()[0].parent if builtin else None
     for path, key, number, created in report:
         state = "created" if created else "unchanged"
+        if check:
+            state = "valid, would be created" if created else "valid, unchanged"
         shown = f"builtin/{path.name}" if path.parent == builtin_dir else str(path)
         click.echo(f"{shown}: {key} version {number} {state}")
 

@@ -228,11 +228,10 @@ def _translations(value: Any, where: str) -> dict[str, str]:
         raise DefinitionError(
             f"{where}: unknown language(s) {', '.join(unknown)}; use {', '.join(LANGUAGES)}"
         )
-    missing = [lang for lang in LANGUAGES if not isinstance(value.get(lang), str)]
-    missing += [
+    missing = [
         lang
         for lang in LANGUAGES
-        if isinstance(value.get(lang), str) and not value[lang].strip() and lang not in missing
+        if not isinstance(value.get(lang), str) or not value[lang].strip()
     ]
     if missing:
         raise DefinitionError(f"{where}: missing translation in {', '.join(missing)}")
@@ -266,6 +265,8 @@ def _scale(name: str, scale: Any) -> dict[str, Any]:
             raise DefinitionError(
                 f"{where}: label point {number} is outside the scale {low}..{high}"
             )
+        if str(number) in normalised:
+            raise DefinitionError(f"{where}: point {number} is labelled twice")
         normalised[str(number)] = _translations(label, f"{where}, label {number}")
     ordered = dict(sorted(normalised.items(), key=lambda kv: int(kv[0])))
     return {"min": low, "max": high, "labels": ordered}

@@ -78,6 +78,12 @@ def ratings(
         Path(temporary).unlink(missing_ok=True)
         raise
     click.echo(f"{count} rating row(s) written to {target}.")
+    if count == 0:
+        click.echo(
+            f"Warning: no submitted responses about the {year} cohort match; the file has "
+            "only the header.",
+            err=True,
+        )
 
 
 commands: list[click.Command] = [export]

@@ -97,16 +97,19 @@ def iter_ratings(
     the items of the version that response answered, using that version's scales.
     """
     base = _responses_query(year, institution_id, instrument).order_by(Response.id)
+    # Core execution on the session's connection: plain rows, no ORM row processing
+    session.flush()  # what session.execute would do: pending changes count
+    connection = session.connection()
     items_by_version: dict[int, list[tuple[str, str, int, int]]] = {}
     last_id = 0
     while True:
-        chunk = session.execute(base.where(Response.id > last_id).limit(chunk_size)).all()
+        chunk = connection.execute(base.where(Response.id > last_id).limit(chunk_size)).all()
         if not chunk:
             return
         last_id = chunk[-1][0]
         missing = {row[1] for row in chunk} - set(items_by_version)
         if missing:
-            for version_id, definition in session.execute(
+            for version_id, definition in connection.execute(
                 select(InstrumentVersion.id, InstrumentVersion.definition).where(
                     InstrumentVersion.id.in_(missing)
                 )
@@ -116,7 +119,7 @@ def iter_ratings(
                     for i in numeric_items(definition)
                 ]
         answers: dict[tuple[int, str], float | None] = {}
-        for response_id, key, number in session.execute(
+        for response_id, key, number in connection.execute(
             select(Answer.response_id, Answer.item_key, Answer.number).where(
                 Answer.response_id.in_([row[0] for row in chunk]),
                 Answer.number.is_not(None),
@@ -150,6 +153,8 @@ def iter_ratings(
                     low,
                     high,
                 )
+        if len(chunk) < chunk_size:
+            return
 
 
 def build_ratings(

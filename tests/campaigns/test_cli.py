@@ -181,3 +181,28 @@ def test_open_status_when_no_response_yet(runner, db, registry):
         runner.invoke(["invitations", "list", "--status", "open", "--format", "json"]).output
     )
     assert len(rows) == 3 and {r["status"] for r in rows} == {"open"}
+
+
+def test_invite_adds_only_missing_pairs(runner, db, registry, make_graduate, make_employer):
+    result = runner.invoke(CREATE)
+    campaign = db.scalars(select(Campaign)).one()
+    assert "created with 3 invitation(s)" in result.output
+    newcomer = make_graduate(registry["graduates"][0].programme, graduation_year=2025)
+    employ(db, newcomer, make_employer(contact_email=None))
+    db.commit()
+    result = runner.invoke(["campaigns", "invite", str(campaign.id)])
+    assert result.exit_code == 0
+    assert f"Campaign {campaign.id}: 1 new invitation(s)." in result.output
+    result = runner.invoke(["campaigns", "invite", str(campaign.id)])
+    assert "0 new invitation(s)" in result.output
+    assert runner.invoke(["campaigns", "invite", "999"]).exit_code == 2
+
+
+def test_create_warns_when_nobody_is_employed(runner, db, registry, make_programme):
+    make_programme(registry["institution"], code="EMPTY")
+    db.commit()
+    result = runner.invoke([*CREATE[:9], "EMPTY", *CREATE[12:]])
+    assert result.exit_code == 0, result.output
+    assert "created with 0 invitation(s)" in result.output
+    assert "no graduate of EMPTY (2025) has an employment record" in result.output
+    assert "hamkor campaigns invite" in result.output

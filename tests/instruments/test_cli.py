@@ -86,3 +86,15 @@ def test_show_prints_the_structure_in_the_chosen_language(runner, db):
     assert as_json["key"] == "interview"
     result = runner.invoke(["instruments", "show", "attestation", "--version", "7"])
     assert result.exit_code == 1 and "no version 7 of instrument 'attestation'" in result.output
+
+
+def test_check_validates_without_writing(runner, db, tmp_path):
+    path = tmp_path / "mini.yaml"
+    path.write_text(yaml.safe_dump(minimal()), encoding="utf-8")
+    result = runner.invoke(["instruments", "load", "--check", str(path)])
+    assert result.exit_code == 0
+    assert f"{path}: mini version 1 valid, would be created" in result.output
+    assert db.scalar(select(func.count()).select_from(Instrument)) == 0
+    runner.invoke(["instruments", "load", str(path)])
+    result = runner.invoke(["instruments", "load", "--check", str(path)])
+    assert "mini version 1 valid, unchanged" in result.output

@@ -183,6 +183,14 @@ CASES = {
         lambda d: item(d, "skill_a").update(domain="charisma"),
         r"item 'skill_a'.*unknown domain 'charisma'",
     ),
+    "scale point labelled twice": (
+        lambda d: d["scales"]["agree5"]["labels"].update({2: T("two again")}),
+        r"scale 'agree5': point 2 is labelled twice",
+    ),
+    "label outside the scale": (
+        lambda d: d["scales"]["agree5"]["labels"].update({"6": T("six")}),
+        r"scale 'agree5': label point 6 is outside the scale 1\.\.5",
+    ),
     "likert scale with an unlabelled point": (
         lambda d: d["scales"]["agree5"]["labels"].pop("4"),
         r"item 'skill_a'.*must label every point; no label for 4",

@@ -91,3 +91,21 @@ def test_builtin_instruments_load_once(db):
     assert db.scalar(select(func.count()).select_from(InstrumentVersion)) == 3
     assert latest_version(db, "interview").instrument.kind.value == "interview"
     assert latest_version(db, "nonexistent") is None
+
+
+def test_campaigns_and_answers_keep_the_version_they_used(db, make_programme):
+    from tests.campaigns.builders import campaign_for
+
+    v1, _ = load_definition(db, minimal())
+    campaign = campaign_for(db, v1, [make_programme()])
+    db.commit()
+    changed = minimal()
+    changed["sections"][0]["items"][0]["text"]["en"] = "Skill A, reworded"
+    v2, created = load_definition(db, changed)
+    db.commit()
+    assert created and latest_version(db, "mini").id == v2.id
+    db.refresh(campaign)
+    assert campaign.instrument_version_id == v1.id
+    assert campaign.instrument_version.definition["sections"][0]["items"][0]["text"]["en"] == (
+        "Skill A"
+    )

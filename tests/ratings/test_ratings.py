@@ -242,3 +242,46 @@ def test_export_builtin_instrument_has_a_row_per_numeric_item(runner, db, settin
     lines = [line for line in result.output.splitlines() if line.startswith("KARSHI")]
     assert len(lines) == len(numeric_items(attestation.definition)) == 18
     assert "Free text" not in result.output
+
+
+def test_a_few_bulk_queries_whatever_the_number_of_responses(db, setting):
+    from sqlalchemy import event
+
+    for invitation in setting["invitations"]:
+        respond(db, invitation, setting["version"], {"skill_a": 3})
+    db.commit()
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    engine = db.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        rows = build_ratings(db, year=2025)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(rows) == 6
+    # responses with codes and pseudonyms, the versions' definitions, the numeric answers
+    assert len(statements) == 3, statements
+
+
+def test_the_export_is_what_the_analysis_reads(runner, db, setting, tmp_path):
+    """The contract with ``analysis``: its own reader accepts the exported file as is."""
+    import analysis
+
+    read_ratings_csv = getattr(analysis, "read_ratings_csv", None)
+    if read_ratings_csv is None:
+        pytest.skip("analysis.read_ratings_csv is not on this branch yet")
+    first, second = setting["invitations"]
+    respond(db, first, setting["version"], {"skill_a": 4, "overall": 5, "recommend": 9})
+    respond(db, second, setting["version"], {"skill_a": "na", "overall": 3, "recommend": 6})
+    db.commit()
+    target = tmp_path / "ratings.csv"
+    runner.invoke(["export", "ratings", "--year", "2025", "--output", str(target)])
+    table = read_ratings_csv(target)
+    assert list(table) == list(RATINGS_COLUMNS)
+    assert table["year"].tolist() == [2025] * 6
+    assert table["scale_max"].tolist() == [5, 5, 10, 5, 5, 10]
+    scores = table["score"].tolist()
+    assert scores[:3] == [4.0, 5.0, 9.0] and scores[3] != scores[3]  # NaN for N/A
