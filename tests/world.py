@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import secrets
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -23,7 +24,6 @@ from surveys.models import (
     CommitteeAssignment,
     EmploymentRecord,
     Instrument,
-    InstrumentKind,
     InstrumentVersion,
     Internship,
     Invitation,
@@ -132,21 +132,18 @@ def _institution_objects(
             "key": instrument.key,
             "version": version.version,
             "year": 2025,
+            "kind": "graduates",
         },
     }
 
 
 def seed_world(session: Session) -> World:
     """Build the world in ``session`` and commit it (requests must see it)."""
-    instrument = Instrument(key="attestation", kind=InstrumentKind.ATTESTATION, name="Attestation")
-    version = InstrumentVersion(
-        instrument=instrument,
-        version=1,
-        definition={"key": "attestation", "sections": []},
-        checksum=secrets.token_hex(32),
-    )
-    session.add_all([instrument, version])
-    session.flush()
+    from surveys.instruments.services import load_definition, read_definition_file
+
+    builtin = Path(__file__).resolve().parent.parent / "surveys/instruments/builtin"
+    version, _ = load_definition(session, read_definition_file(builtin / "attestation.yaml"))
+    instrument = version.instrument
     a = _institution_objects(session, instrument, version, "A")
     b = _institution_objects(session, instrument, version, "B")
     admin = factories.make_user(session, "admin", email="admin@world.example")
