@@ -73,7 +73,9 @@ def test_demo_is_realistic_and_the_same_for_the_same_seed(app, runner, database_
 
     # the same seed on a second, empty database gives the same rows (secrets aside)
     other_url = f"sqlite:///{tmp_path / 'second.db'}"
-    other = create_app({"SQLALCHEMY_DATABASE_URI": other_url, "SECRET_KEY": "other", "TESTING": True})
+    other = create_app(
+        {"SQLALCHEMY_DATABASE_URI": other_url, "SECRET_KEY": "other", "TESTING": True}
+    )
     with other.app_context():
         from click.testing import CliRunner
 
