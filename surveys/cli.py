@@ -62,9 +62,11 @@ def print_rows(rows: Sequence[dict[str, Any]], columns: Iterable[str], fmt: str)
     if fmt == "csv":
         import csv
 
+        from surveys.spreadsheets import neutralise_formula
+
         writer = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({k: neutralise_formula(v) for k, v in row.items()} for row in rows)
         return
     cells = [[("" if r.get(c) is None else str(r.get(c))) for c in columns] for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]

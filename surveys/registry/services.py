@@ -24,6 +24,7 @@ from surveys.registry.models import (
     Programme,
     institution_employers,
 )
+from surveys.spreadsheets import neutralise_formula  # noqa: F401  (re-exported for callers)
 
 #: Rows per page on the staff list pages.
 PER_PAGE = 50
@@ -327,14 +328,3 @@ def institution_by_code(session: Session, code: str) -> Institution | None:
     """The institution with this code (case-insensitive), or None."""
     stmt = select(Institution).where(func.lower(Institution.code) == code.strip().lower())
     return session.scalar(stmt)
-
-
-def neutralise_formula(value: Any) -> Any:
-    """A cell safe to open in a spreadsheet: text starting with ``= + - @`` gets a ``'``.
-
-    Without it a name such as ``=HYPERLINK(...)`` in an exported file would run as a formula
-    in Excel (CSV injection). Numbers and dates are left alone.
-    """
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value

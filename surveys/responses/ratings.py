@@ -23,6 +23,7 @@ from surveys.instruments.definitions import numeric_items
 from surveys.instruments.models import Instrument, InstrumentVersion
 from surveys.registry.models import Employer, Graduate, Institution, Programme
 from surveys.responses.models import Answer, Response, ResponseStatus
+from surveys.spreadsheets import neutralise_formula
 
 #: The columns of the ratings table, in this order (the contract with ``analysis``).
 RATINGS_COLUMNS = (
@@ -41,8 +42,6 @@ RATINGS_COLUMNS = (
 )
 #: Responses read per round trip (bounded memory, few queries).
 CHUNK_SIZE = 5000
-#: A cell starting with one of these is read as a formula by spreadsheet programs.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _responses_query(year: int, institution_id: int | None, instrument: str | None) -> Select[Any]:
@@ -192,13 +191,6 @@ def ratings_columns(
         for append, value in zip(appenders, row, strict=True):
             append(value)
     return columns
-
-
-def neutralise_formula(value: Any) -> Any:
-    """Prefix ``'`` to text a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
 
 
 def write_ratings_csv(rows: Iterable[tuple[Any, ...]], stream: IO[str]) -> int:
