@@ -56,6 +56,9 @@ PROPORTIONS = frozenset(
         "partner_employment",
     }
 )
+#: Indicators computed from the ratings and from the outcomes.
+RATING_KINDS = frozenset(INDICATORS[:8])
+OUTCOME_KINDS = frozenset(INDICATORS[8:])
 #: Indicators that are means (t intervals, Welch for changes), with their range.
 MEANS = {"domain_score": (0.0, 100.0), "nps": (-100.0, 100.0)}
 #: The output fields, in order (JSON keys, CSV columns).
@@ -420,17 +423,19 @@ def _ratings_level(
     groups: _Groups,
     fpc_n: FloatArray,
     opts: _Options,
+    kinds: frozenset[str] | None = None,
 ) -> list[_Cells]:
-    """All ratings indicators for the groups of one level (memberships ``m_resp → m_group``)."""
+    """Ratings indicators for the groups of one level (memberships ``m_resp → m_group``).
+
+    ``kinds`` limits the computation to some indicators (``responses`` always comes first).
+    """
+    kinds = RATING_KINDS if kinds is None else kinds
     ng = len(groups)
     D = len(R.labels["domain"])
     NR = len(R.labels["rater_id"])
-    NI = len(R.labels["item"])
-    NS = len(R.labels["subject_id"])
     level = opts.confidence_level
     out: list[_Cells] = []
     gidx = np.arange(ng)
-    M = len(m_resp)
     rater = R.rater[m_resp]
 
     n = np.bincount(m_group, minlength=ng)
@@ -447,12 +452,39 @@ def _ratings_level(
             np.zeros(ng, dtype=np.int64),
         )
     )
-    out.append(
-        _proportions(
-            "overall_satisfied", d.overall[m_resp], m_group, rater, NR, ng, fpc_n, level, None, gidx
+    if "overall_satisfied" in kinds:
+        y = d.overall[m_resp]
+        out.append(
+            _proportions("overall_satisfied", y, m_group, rater, NR, ng, fpc_n, level, None, gidx)
         )
-    )
-    out.append(_means("nps", d.nps[m_resp], m_group, rater, NR, ng, fpc_n, level, None, gidx))
+    if "nps" in kinds:
+        out.append(_means("nps", d.nps[m_resp], m_group, rater, NR, ng, fpc_n, level, None, gidx))
+    nc = ng * D
+    cg = np.repeat(gidx, D)
+    cd = np.tile(np.arange(D), ng)
+    if kinds & {"domain_score", "domain_satisfied"}:
+        out.extend(_domain_means(d, m_resp, m_group, rater, NR, nc, D, fpc_n, opts, cd, cg))
+    if kinds & {"cronbach_alpha", "krippendorff_alpha"}:
+        out.extend(_reliabilities(R, labels, d, m_resp, m_group, groups, opts, kinds))
+    return out
+
+
+def _domain_means(
+    d: _Derived,
+    m_resp: IntArray,
+    m_group: IntArray,
+    rater: IntArray,
+    NR: int,
+    nc: int,
+    D: int,
+    fpc_n: FloatArray,
+    opts: _Options,
+    cd: IntArray,
+    cg: IntArray,
+) -> list[_Cells]:
+    """``domain_score`` and ``domain_satisfied`` over the (response, domain) units."""
+    M = len(m_resp)
+    level = opts.confidence_level
 
     # (response, domain) units of each membership
     ucount = d.unit_count[m_resp]
@@ -461,13 +493,34 @@ def _ratings_level(
     ucell = m_group[umem] * D + d.unit_domain[uidx]
     uscore = d.unit_score[uidx]
     urater = rater[umem]
-    nc = ng * D
-    cg = np.repeat(gidx, D)
-    cd = np.tile(np.arange(D), ng)
-    out.append(_means("domain_score", uscore, ucell, urater, NR, nc, fpc_n, level, cd, cg))
     sat = np.where(np.isnan(uscore), np.nan, (uscore >= opts.satisfied_threshold).astype(float))
-    out.append(_proportions("domain_satisfied", sat, ucell, urater, NR, nc, fpc_n, level, cd, cg))
-    del ucount, uidx, uscore, urater, sat
+    return [
+        _means("domain_score", uscore, ucell, urater, NR, nc, fpc_n, level, cd, cg),
+        _proportions("domain_satisfied", sat, ucell, urater, NR, nc, fpc_n, level, cd, cg),
+    ]
+
+
+def _reliabilities(
+    R: Ratings,
+    labels: _Labels,
+    d: _Derived,
+    m_resp: IntArray,
+    m_group: IntArray,
+    groups: _Groups,
+    opts: _Options,
+    kinds: frozenset[str],
+) -> list[_Cells]:
+    """``cronbach_alpha`` and ``krippendorff_alpha`` from the item rows of each membership."""
+    M = len(m_resp)
+    ng = len(groups)
+    D = len(labels.domain)
+    NI = len(R.labels["item"])
+    NS = len(R.labels["subject_id"])
+    nc = ng * D
+    cg = np.repeat(np.arange(ng), D)
+    cd = np.tile(np.arange(D), ng)
+    level = opts.confidence_level
+    out: list[_Cells] = []
 
     # rows of each membership, competency domains only
     rcount = R.row_count[m_resp]
@@ -479,71 +532,101 @@ def _ratings_level(
     rcell = m_group[rmem] * D + rdom
     ritem = R.item[ridx]
     rpomp = R.pomp[ridx]
-    # Cronbach: the cell's items are those with a row in the cell; complete = all answered
-    ic_key, ic = np.unique(rcell * NI + ritem, return_inverse=True)
-    ic = ic.reshape(-1)
-    k = np.bincount(ic_key // NI, minlength=nc)
     answered = ~np.isnan(rpomp)
-    unit_key = rmem * D + rdom
-    n_ans = np.bincount(unit_key[answered], minlength=M * D)
+    if "cronbach_alpha" in kinds:
+        out.append(
+            _cronbach(rcell, ritem, rpomp, answered, rmem * D + rdom, M * D, NI, nc, cg, cd, level)
+        )
+    if "krippendorff_alpha" in kinds:
+        # only graduates rated in two or more memberships of one group can form units
+        gs_key = m_group.astype(np.int64) * NS + R.subject[m_resp]
+        _, inv_gs, cnt_gs = np.unique(gs_key, return_inverse=True, return_counts=True)
+        multi = (cnt_gs >= 2)[inv_gs.reshape(-1)]
+        sel = answered & multi[rmem]
+        a_cell, a_item, a_val = rcell[sel], ritem[sel], rpomp[sel]
+        a_subj = R.subject[m_resp[rmem[sel]]]
+        ukey, uinv, ucnt = np.unique(
+            (a_cell * NS + a_subj) * NI + a_item, return_inverse=True, return_counts=True
+        )
+        uinv = uinv.reshape(-1)
+        pair_unit = ucnt >= 2
+        keep_v = pair_unit[uinv]
+        new_id = np.cumsum(pair_unit) - 1
+        v_unit = new_id[uinv[keep_v]]
+        order = np.argsort(v_unit, kind="stable")
+        unit_cell = ukey[pair_unit] // (NS * NI)
+        subj_key = np.unique(ukey[pair_unit] // NI)  # (cell, subject)
+        n_subj = np.bincount(subj_key // NS, minlength=nc)
+        _n_val, kalpha, klow, khigh = krippendorff_ordinal(
+            a_val[keep_v][order],
+            v_unit[order],
+            unit_cell,
+            nc,
+            _cell_hashes(labels, groups, opts.seed),
+            n_boot=KRIPPENDORFF_BOOTSTRAP,
+            confidence_level=level,
+            bootstrap=n_subj >= opts.min_n,  # suppressed records show no interval
+        )
+        out.append(
+            _Cells(
+                "krippendorff_alpha",
+                cg,
+                cd,
+                n_subj,
+                kalpha,
+                klow,
+                khigh,
+                np.full(nc, "bootstrap", dtype=object),
+                np.where(np.isnan(kalpha), UNDEFINED, 0),
+            )
+        )
+    return out
+
+
+def _cronbach(
+    rcell: IntArray,
+    ritem: IntArray,
+    rpomp: FloatArray,
+    answered: NDArray[np.bool_],
+    unit_key: IntArray,
+    n_units: int,
+    NI: int,
+    nc: int,
+    cg: IntArray,
+    cd: IntArray,
+    level: float,
+) -> _Cells:
+    """Cronbach's alpha per (group, domain) cell over its complete responses.
+
+    The cell's items are the items with a row in the cell; a response is complete in the
+    domain when it answered all of them.
+    """
+    ic = rcell * NI + ritem
+    if nc * NI <= 50_000_000:
+        present = np.bincount(ic, minlength=nc * NI) > 0
+        k = present.reshape(nc, NI).sum(axis=1)
+    else:
+        ic_key, ic = np.unique(ic, return_inverse=True)
+        ic = ic.reshape(-1)
+        k = np.bincount(ic_key // NI, minlength=nc)
+    n_ans = np.bincount(unit_key[answered], minlength=n_units)
     complete = answered & (n_ans[unit_key] == k[rcell])
     n_alpha, alpha = cronbach_alpha(
         rpomp[complete], rcell[complete], unit_key[complete], ic[complete], k, nc
     )
     low, high = stats.feldt_interval(alpha, n_alpha, k, confidence_level=level)
     has = (k >= 2) & (n_alpha > 0)
-    out.append(
-        _Cells(
-            "cronbach_alpha",
-            cg,
-            cd,
-            np.where(has, n_alpha, 0),
-            alpha,
-            low,
-            high,
-            np.full(nc, "feldt", dtype=object),
-            np.where(np.isnan(alpha), UNDEFINED, 0),
-        )
+    return _Cells(
+        "cronbach_alpha",
+        cg,
+        cd,
+        np.where(has, n_alpha, 0),
+        alpha,
+        low,
+        high,
+        np.full(nc, "feldt", dtype=object),
+        np.where(np.isnan(alpha), UNDEFINED, 0),
     )
-    # Krippendorff: units (cell, subject, item) with >= 2 answered values
-    a_cell, a_item, a_val = rcell[answered], ritem[answered], rpomp[answered]
-    a_subj = R.subject[m_resp[rmem[answered]]]
-    ukey, uinv, ucnt = np.unique(
-        (a_cell * NS + a_subj) * NI + a_item, return_inverse=True, return_counts=True
-    )
-    pair_unit = ucnt >= 2
-    keep_v = pair_unit[uinv.reshape(-1)]
-    new_id = np.cumsum(pair_unit) - 1
-    v_unit = new_id[uinv.reshape(-1)[keep_v]]
-    order = np.argsort(v_unit, kind="stable")
-    unit_cell = ukey[pair_unit] // (NS * NI)
-    hashes = _cell_hashes(labels, groups, opts.seed)
-    n_val, kalpha, klow, khigh = krippendorff_ordinal(
-        a_val[keep_v][order],
-        v_unit[order],
-        unit_cell,
-        nc,
-        hashes,
-        n_boot=KRIPPENDORFF_BOOTSTRAP,
-        confidence_level=level,
-    )
-    subj_key = np.unique(ukey[pair_unit] // NI)  # (cell, subject)
-    n_subj = np.bincount(subj_key // NS, minlength=nc)
-    out.append(
-        _Cells(
-            "krippendorff_alpha",
-            cg,
-            cd,
-            n_subj,
-            kalpha,
-            klow,
-            khigh,
-            np.full(nc, "bootstrap", dtype=object),
-            np.where(np.isnan(kalpha), UNDEFINED, 0),
-            extra={"n_values": n_val},
-        )
-    )
-    return out
 
 
 def _cell_hashes(labels: _Labels, groups: _Groups, seed: int) -> NDArray[np.uint64]:
@@ -566,7 +649,6 @@ def _cell_hashes(labels: _Labels, groups: _Groups, seed: int) -> NDArray[np.uint
 
 
 def _outcomes_level(
-    grad_inst: IntArray,
     outcomes: dict[str, np.ndarray],
     m_grad: IntArray,
     m_group: IntArray,
@@ -602,7 +684,6 @@ def _outcomes_level(
             np.zeros(ng, dtype=np.int64),
         )
     )
-    _ = grad_inst
     return out
 
 
@@ -938,7 +1019,7 @@ class _Computation:
         grad = np.arange(len(inst))
         for p in (prog, none):
             g, groups = _group_codes(inst, p, none, o["year"])
-            out.append((groups, _outcomes_level(inst, o, grad, g, groups, self.opts)))
+            out.append((groups, _outcomes_level(o, grad, g, groups, self.opts)))
         return out
 
     # -- pooled three-year records -------------------------------------------------------------
@@ -946,42 +1027,27 @@ class _Computation:
     def _pooled(
         self, levels: list[tuple[_Groups, list[_Cells]]]
     ) -> list[tuple[_Groups, list[_Cells]]]:
-        """Indicators over Y−2..Y for groups whose yearly n is below ``low_n``."""
-        opts = self.opts
+        """Indicators over Y−2..Y for groups whose yearly n is below ``low_n``.
+
+        Each indicator kind is recomputed only for the groups where that kind is small
+        (reliabilities of pairable units are small far more often than the means).
+        """
         out = []
-        # candidate (series, year): any record of the group with 0 < n < low_n
-        for is_outcomes in (False, True):
-            lv = [(g, c) for g, c in levels if (g.instrument < 0).all() == is_outcomes and len(g)]
-            if is_outcomes and self.outcomes is None:
-                continue
-            cand_keys = []
-            for groups, cells in lv:
-                small = np.zeros(len(groups), dtype=bool)
-                for c in cells:
-                    s = (c.n > 0) & (c.n < opts.low_n)
-                    small[c.group[s]] = True
-                cand_keys.append(
-                    self.ks.group(
-                        groups.institution[small],
-                        groups.programme[small],
-                        groups.instrument[small],
-                        groups.year[small],
-                    )
-                )
-            if not cand_keys:
-                continue
-            cand = np.unique(np.concatenate(cand_keys))
+        rating_levels = [(g, c) for g, c in levels if len(g) and (g.instrument >= 0).all()]
+        outcome_levels = [(g, c) for g, c in levels if len(g) and (g.instrument < 0).all()]
+        batches: list[tuple[bool, frozenset[str]]] = [
+            (False, frozenset(RATING_KINDS) - {"krippendorff_alpha"}),
+            (False, frozenset({"krippendorff_alpha"})),
+        ]
+        if self.outcomes is not None:
+            batches.append((True, frozenset(OUTCOME_KINDS)))
+        for is_outcomes, kinds in batches:
+            cand = self._small_groups(outcome_levels if is_outcomes else rating_levels, kinds)
             if len(cand) == 0:
                 continue
             if is_outcomes:
-                o = self.outcomes
-                assert o is not None
-                inst, prog, ins, year = (
-                    self.o_inst,
-                    self.o_prog,
-                    np.full(len(self.o_inst), -1),
-                    o["year"],
-                )
+                inst, prog, year = self.o_inst, self.o_prog, self.outcomes["year"]
+                ins = np.full(len(inst), -1)
             else:
                 inst, prog, ins, year = self.r_inst, self.r_prog, self.R.instrument, self.R.year
             m_unit, m_key = [], []
@@ -992,26 +1058,44 @@ class _Computation:
                     m_unit.append(np.flatnonzero(hit))
                     m_key.append(key[hit])
             mu = np.concatenate(m_unit)
-            mk = np.concatenate(m_key)
-            uk, mg = np.unique(mk, return_inverse=True)
+            uk, mg = np.unique(np.concatenate(m_key), return_inverse=True)
             mg = mg.reshape(-1)
             order = np.lexsort((mu, mg))
             mu, mg = mu[order], mg[order]
             groups = self.ks.decode(uk)
             groups.pooled = True
             if is_outcomes:
-                o = self.outcomes
-                assert o is not None
-                cells = _outcomes_level(self.o_inst, o, mu, mg, groups, opts)
+                cells = _outcomes_level(self.outcomes, mu, mg, groups, self.opts)
             else:
                 N = self._invited_n(groups, mu, mg)
+                fpc_n = N if self.opts.fpc else N * np.nan
                 cells = _ratings_level(
-                    self.R, self.labels, self.d, mu, mg, groups, N if opts.fpc else N * np.nan, opts
+                    self.R, self.labels, self.d, mu, mg, groups, fpc_n, self.opts, kinds
                 )
-                cells.append(self._response_rate(groups, cells[0], N))
-                cells = [c for c in cells if c.indicator != "responses"]
+                if "response_rate" in kinds:
+                    cells.append(self._response_rate(groups, cells[0], N))
+                cells = [c for c in cells if c.indicator in kinds and c.indicator != "responses"]
             out.append((groups, cells))
         return out
+
+    def _small_groups(self, levels: list[tuple[_Groups, list[_Cells]]], kinds: frozenset[str]):
+        """Keys of the groups where an indicator of ``kinds`` has 0 < n < low_n."""
+        keys = [np.zeros(0, dtype=np.int64)]
+        for groups, cells in levels:
+            small = np.zeros(len(groups), dtype=bool)
+            for c in cells:
+                if c.indicator in kinds:
+                    s = (c.n > 0) & (c.n < self.opts.low_n)
+                    small[c.group[s]] = True
+            keys.append(
+                self.ks.group(
+                    groups.institution[small],
+                    groups.programme[small],
+                    groups.instrument[small],
+                    groups.year[small],
+                )
+            )
+        return np.unique(np.concatenate(keys))
 
     # -- records ---------------------------------------------------------------------------
 
@@ -1264,20 +1348,24 @@ class _Table:
             )
         )
         level = opts.confidence_level
-        inst_l = comp.inst_labels
-        prog_l = comp.prog_labels
-        ins_l = comp.instr_labels
-        dom_l = comp.domain_labels
+        inst_l = comp.inst_labels.tolist()
+        prog_l = comp.prog_labels.tolist()
+        ins_l = comp.instr_labels.tolist()
+        dom_l = comp.domain_labels.tolist()
+        cols = {k: getattr(self, k)[order].tolist() for k in self.FIELDS_}
+        flag_sets: dict[int, tuple[str, ...]] = {}
         out = []
-        for i in order.tolist():
-            sup = bool(self.suppressed[i])
-            fl = int(self.flags[i])
+        for i in range(len(order)):
+            sup = cols["suppressed"][i]
+            fl = cols["flags"][i]
             if sup:
                 fl &= POOLED | SECONDARY
-            flags = tuple(name for bit, name in _FLAG_NAMES if fl & bit)
-            target = _num(self.target[i])
+            flags = flag_sets.get(fl)
+            if flags is None:
+                flags = flag_sets[fl] = tuple(nm for bit, nm in _FLAG_NAMES if fl & bit)
+            target = _num(cols["target"][i])
+            est, lo, hi = _num(cols["estimate"][i]), _num(cols["low"][i]), _num(cols["high"][i])
             status = None
-            est, lo, hi = _num(self.estimate[i]), _num(self.low[i]), _num(self.high[i])
             if target is not None and not sup and est is not None:
                 if lo is not None and lo >= target:
                     status = "met"
@@ -1285,31 +1373,45 @@ class _Table:
                     status = "not_met"
                 else:
                     status = "inconclusive"
-            ind = int(self.indicator[i])
+            prog, ins, dom = cols["prog"][i], cols["ins"][i], cols["domain"][i]
             out.append(
-                Indicator(
-                    institution=str(inst_l[self.inst[i]]),
-                    programme=STAR if self.prog[i] < 0 else str(prog_l[self.prog[i]]),
-                    year=int(self.year[i]),
-                    instrument=None if self.ins[i] < 0 else str(ins_l[self.ins[i]]),
-                    indicator=names[ind],
-                    domain=None if self.domain[i] < 0 else str(dom_l[self.domain[i]]),
-                    n=None if sup else int(self.n[i]),
-                    estimate=None if sup else est,
-                    ci_low=None if sup else lo,
-                    ci_high=None if sup else hi,
-                    confidence_level=level,
-                    method=self.method[i],
-                    flags=flags,
-                    suppressed=sup,
-                    target=target,
-                    target_status=status,
-                    p_value=None if sup else _num(self.p[i]),
-                    p_adjusted=None if sup else _num(self.p_adj[i]),
-                    effect_size=None if sup else _num(self.effect[i]),
+                _record(
+                    (
+                        inst_l[cols["inst"][i]],
+                        STAR if prog < 0 else prog_l[prog],
+                        cols["year"][i],
+                        None if ins < 0 else ins_l[ins],
+                        names[cols["indicator"][i]],
+                        None if dom < 0 else dom_l[dom],
+                        None if sup else cols["n"][i],
+                        None if sup else est,
+                        None if sup else lo,
+                        None if sup else hi,
+                        level,
+                        cols["method"][i],
+                        flags,
+                        sup,
+                        target,
+                        status,
+                        None if sup else _num(cols["p"][i]),
+                        None if sup else _num(cols["p_adj"][i]),
+                        None if sup else _num(cols["effect"][i]),
+                    )
                 )
             )
         return out
+
+
+def _record(values: tuple[Any, ...]) -> Indicator:
+    """An ``Indicator`` from its field values in order, without the frozen ``__init__``.
+
+    A frozen dataclass's ``__init__`` sets each of the 19 fields through
+    ``object.__setattr__``; filling ``__dict__`` at once builds 150,000 records about three
+    times faster. The values are already validated and typed by the caller.
+    """
+    rec = object.__new__(Indicator)
+    rec.__dict__.update(zip(FIELDS, values, strict=True))
+    return rec
 
 
 def _num(x: float) -> float | None:

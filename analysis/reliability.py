@@ -35,6 +35,16 @@ def splitmix64(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return z ^ (z >> np.uint64(31))
 
 
+def _mix_inplace(z: NDArray[np.uint64]) -> None:
+    """SplitMix64's finaliser applied in place (no temporaries on large arrays)."""
+    z += _GOLDEN
+    z ^= z >> np.uint64(30)
+    z *= _M1
+    z ^= z >> np.uint64(27)
+    z *= _M2
+    z ^= z >> np.uint64(31)
+
+
 def label_hashes(labels: Iterable[str]) -> NDArray[np.uint64]:
     """A stable 64-bit hash of each label (BLAKE2b), independent of Python's hash seed."""
     return np.array(
@@ -126,6 +136,7 @@ def krippendorff_ordinal(
     *,
     n_boot: int,
     confidence_level: float,
+    bootstrap: NDArray[np.bool_] | None = None,
 ) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
     """Ordinal Krippendorff's alpha per cell, with a seeded bootstrap over units.
 
@@ -143,6 +154,9 @@ def krippendorff_ordinal(
     n_boot : int
         Bootstrap replicates.
     confidence_level : float
+    bootstrap : array of bool, optional
+        Cells that need an interval (default all); the others get NaN limits. The caller
+        skips cells whose record will be suppressed, which is most of the bootstrap's work.
 
     Returns
     -------
@@ -206,34 +220,47 @@ def krippendorff_ordinal(
         alpha = np.where((nv > 1) & (ss_tot > 0), 1.0 - scale * d_sum, np.nan)
 
     low, high = nan.copy(), nan.copy()
-    ok = np.flatnonzero(np.isfinite(alpha))
+    ok = np.isfinite(alpha)
+    if bootstrap is not None:
+        ok &= bootstrap
+    ok = np.flatnonzero(ok)
     if len(ok) and n_boot > 0:
         keep_unit = np.isin(unit_cell, ok)
         uc = unit_cell[keep_unit]
         d_k = d_u[keep_unit]
         m_k = m_u[keep_unit]
         cells_present, u_start, u_count = np.unique(uc, return_index=True, return_counts=True)
+        n_slots = len(uc)
         slot_cell = np.repeat(np.arange(len(cells_present)), u_count)
-        slot = (np.arange(len(uc)) - np.repeat(u_start, u_count)).astype(np.uint64)
-        base = cell_hash[cells_present][slot_cell]
-        count_of_slot = np.repeat(u_count, u_count).astype(np.float64)
+        slot = (np.arange(n_slots) - np.repeat(u_start, u_count)).astype(np.uint64)
+        slot_key = cell_hash[cells_present][slot_cell]
+        with np.errstate(over="ignore"):
+            slot_step = slot * _GOLDEN
+        count_of_slot = np.repeat(u_count, u_count).astype(np.uint64)
         start_of_slot = np.repeat(u_start, u_count)
-        scale_k = scale[cells_present]
+        factor = scale[cells_present] * nv[cells_present]
         reps = np.empty((n_boot, len(cells_present)))
-        chunk = max(1, min(n_boot, 20_000_000 // max(len(uc), 1)))
+        same_m = bool(np.all(m_k == m_k[0]))
+        # replicates in chunks of about 2**21 draws: the temporaries stay in cache
+        chunk = max(1, min(n_boot, (1 << 21) // max(n_slots, 1)))
         for b0 in range(0, n_boot, chunk):
             b = np.arange(b0, min(b0 + chunk, n_boot), dtype=np.uint64)[:, None]
-            x = splitmix64(base[None, :] ^ splitmix64(b * np.uint64(1 << 32) + slot[None, :]))
-            u = (x >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)
-            idx = start_of_slot[None, :] + np.minimum(
-                (u * count_of_slot[None, :]).astype(np.int64), u_count[slot_cell][None, :] - 1
-            )
+            x = slot_key[None, :] ^ splitmix64(b)
+            x += slot_step[None, :]
+            _mix_inplace(x)
+            # unbiased enough for counts < 2**32: floor(r32 * count / 2**32)
+            x >>= np.uint64(32)
+            x *= count_of_slot[None, :]
+            x >>= np.uint64(32)
+            idx = x.view(np.int64)
+            idx += start_of_slot[None, :]
             d_star = np.add.reduceat(d_k[idx], u_start, axis=1)
-            m_star = np.add.reduceat(m_k[idx], u_start, axis=1)
+            if same_m:  # every unit has the same number of values (e.g. two raters)
+                m_star = m_k[0] * u_count[None, :]
+            else:
+                m_star = np.add.reduceat(m_k[idx], u_start, axis=1)
             # D_o* = 2 Σ w d / n*, D_e fixed: α* = 1 − (n−1)/(n* SS) Σ w d
-            reps[b0 : b0 + len(b)] = (
-                1.0 - scale_k[None, :] * nv[cells_present][None, :] * d_star / m_star
-            )
+            reps[b0 : b0 + len(b)] = 1.0 - factor[None, :] * d_star / m_star
         gamma = 1.0 - confidence_level
         q = np.quantile(reps, [gamma / 2.0, 1.0 - gamma / 2.0], axis=0)
         low[cells_present] = q[0]

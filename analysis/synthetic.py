@@ -48,7 +48,8 @@ def synthetic_ratings(
     double_rated: float = 0.05,
     missing: float = 0.05,
     seed: int = 0,
-) -> dict[str, np.ndarray]:
+    as_codes: bool = False,
+) -> dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]:
     """A ratings table (dict of NumPy arrays) in the canonical layout.
 
     Parameters
@@ -69,6 +70,9 @@ def synthetic_ratings(
     missing : float
         Share of items left empty.
     seed : int
+    as_codes : bool
+        Return each text column as ``(codes, labels)`` instead of strings (for building a
+        compact categorical DataFrame of millions of rows).
     """
     rng = np.random.default_rng(seed)
     d_dom, d_item, d_lo, d_hi = _items()
@@ -117,16 +121,25 @@ def synthetic_ratings(
     empty = (rng.random(len(r)) < missing) & (d_dom[it] != "overall")
     score[empty] = np.nan
     g = grad_group[resp_grad][r]
+
+    def text(codes: np.ndarray, labels: np.ndarray) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        return (codes.astype(np.int32), labels) if as_codes else labels[codes]
+
+    def ids(prefix: str, count: int, width: int) -> np.ndarray:
+        return np.char.add(prefix, np.char.zfill(np.arange(count).astype(str), width))
+
+    item_labels, item_codes = np.unique(d_item, return_inverse=True)
+    dom_labels, dom_codes = np.unique(d_dom, return_inverse=True)
     return {
-        "institution": inst_ids[gi[g]],
-        "programme": prog_ids[gp[g]],
+        "institution": text(gi[g], inst_ids),
+        "programme": text(gp[g], prog_ids),
         "year": gy[g].astype(np.int64),
-        "instrument": np.full(len(r), instrument),
-        "response_id": np.char.add("R", np.char.zfill(r.astype(str), 7)),
-        "subject_id": np.char.add("G", np.char.zfill(resp_grad[r].astype(str), 7)),
-        "rater_id": np.char.add("E", np.char.zfill(resp_rater[r].astype(str), 6)),
-        "domain": d_dom[it],
-        "item": d_item[it],
+        "instrument": text(np.zeros(len(r), dtype=np.int64), np.array([instrument])),
+        "response_id": text(r, ids("R", n_resp, 7)),
+        "subject_id": text(resp_grad[r], ids("G", n_g, 7)),
+        "rater_id": text(resp_rater[r], ids("E", len(rater_effect), 6)),
+        "domain": text(dom_codes[it], dom_labels),
+        "item": text(item_codes[it], item_labels),
         "score": score,
         "scale_min": lo.astype(np.int64),
         "scale_max": hi.astype(np.int64),
