@@ -154,7 +154,9 @@ def test_feldt_matches_pingouin(level):
     C = np.cov(wide.to_numpy(), rowvar=False)
     alpha = 5 / 4 * (1 - np.trace(C) / C.sum())
     assert_allclose(alpha, alpha_ref, rtol=1e-12)
-    low, high = stats.feldt_interval(np.array([alpha]), np.array([40]), np.array([5]), confidence_level=level)
+    low, high = stats.feldt_interval(
+        np.array([alpha]), np.array([40]), np.array([5]), confidence_level=level
+    )
     # pingouin rounds its interval to 3 decimals
     assert_allclose([low[0], high[0]], ci_ref, atol=5e-4 + 1e-12)
 
