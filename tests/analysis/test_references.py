@@ -237,9 +237,14 @@ def test_outcome_indicators_match_references():
     m = np.sort(g.months_to_employment.dropna().to_numpy())
     n = len(m)
     # order statistics: the largest l with P(B ≤ l−1) ≤ 2.5%, B ~ Binomial(n, 1/2)
-    l = max(k for k in range(1, n + 1) if st.binom.cdf(k - 1, n, 0.5) <= 0.025)
+    low_rank = max(k for k in range(1, n + 1) if st.binom.cdf(k - 1, n, 0.5) <= 0.025)
     rec = one(records, programme="P01", indicator="months_to_employment")
-    assert (rec.n, rec.estimate, rec.ci_low, rec.ci_high) == (n, np.median(m), m[l - 1], m[n - l])
+    assert (rec.n, rec.estimate, rec.ci_low, rec.ci_high) == (
+        n,
+        np.median(m),
+        m[low_rank - 1],
+        m[n - low_rank],
+    )
 
 
 def test_response_rate_matches_wilson():

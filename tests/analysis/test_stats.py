@@ -54,13 +54,13 @@ def test_cluster_robust_mean_matches_statsmodels(seed):
 
 def test_unclustered_variance_is_s2_over_n():
     y = np.array([50.0, 75.0, 100.0, 25.0, 75.0])
-    n, mean, V, s2, G = _one_cell_moments(y, np.arange(5))
+    _n, mean, V, s2, G = _one_cell_moments(y, np.arange(5))
     # by hand: mean 65, deviations −15, 10, 35, −40, 10 → SS 3250, s² = 812.5, V = 162.5
     assert mean[0] == 65.0 and s2[0] == 812.5 and V[0] == 162.5 and G[0] == 5
 
 
 def test_single_cluster_has_no_variance():
-    n, mean, V, _s2, G = _one_cell_moments([1.0, 2.0, 3.0], [7, 7, 7])
+    _n, mean, V, _s2, G = _one_cell_moments([1.0, 2.0, 3.0], [7, 7, 7])
     assert G[0] == 1 and np.isnan(V[0]) and mean[0] == 2.0
 
 
