@@ -24,6 +24,7 @@ from analysis.table import (
     Ratings,
     encode_ratings,
     row_label,
+    show,
     validate_invited,
     validate_outcomes,
 )
@@ -373,7 +374,7 @@ def _derive(R: Ratings, satisfied_threshold: float) -> _Derived:
         if (count > 1).any():
             r = int(np.argmax(count > 1))
             raise ValueError(
-                f"column 'domain': response {R.labels['response_id'][r]!r} answers "
+                f"column 'domain': response {show(R.labels['response_id'][r])} answers "
                 f"{count[r]} items of the reserved domain {name!r}; expected one"
             )
         return rows, count

@@ -165,7 +165,10 @@ def wilson_interval(
         denom = 1.0 + z2n
         centre = (p + z2n / 2.0) / denom
         half = z / denom * np.sqrt(p * (1.0 - p) / n + z2n / (4.0 * n))
-    return np.clip(centre - half, 0.0, 1.0), np.clip(centre + half, 0.0, 1.0)
+    # at p̂ = 0 (1) the lower (upper) limit is exactly 0 (1); keep rounding noise out
+    low = np.where(p <= 0.0, 0.0, np.clip(centre - half, 0.0, 1.0))
+    high = np.where(p >= 1.0, 1.0, np.clip(centre + half, 0.0, 1.0))
+    return low, high
 
 
 def welch(

@@ -58,6 +58,17 @@ def row_label(i: int) -> str:
     return f"row {i + 1}"
 
 
+def show(value: object) -> str:
+    """A cell value in a message: text quoted, numbers plain (no NumPy reprs)."""
+    if isinstance(value, (str, np.str_)):
+        return repr(str(value))
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):g}"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return repr(value)
+
+
 def _fail(name: str, where: Where, i: int, message: str) -> ValueError:
     return ValueError(f"column {name!r}, {where(int(i))}: {message}")
 
@@ -78,7 +89,7 @@ def require_columns(table: Mapping[str, Any], columns: tuple[str, ...], what: st
     for name, length in lengths.items():
         if length != n:
             raise ValueError(
-                f"column {name!r}: has {length} values but column {columns[0]!r} has {n}"
+                f"column {name!r}: has {length} values but column {show(columns[0])} has {n}"
             )
     return n
 
@@ -162,7 +173,7 @@ def to_float(
                 try:
                     float(values[i])
                 except (TypeError, ValueError):
-                    raise _fail(name, where, i, f"{values[i]!r} is not a number") from None
+                    raise _fail(name, where, i, f"{show(values[i])} is not a number") from None
     if np.isinf(out).any():
         raise _fail(name, where, np.argmax(np.isinf(out)), "infinite, expected a finite number")
     if not allow_empty and np.isnan(out).any():
@@ -179,13 +190,13 @@ def to_int(column: Any, name: str, where: Where = row_label) -> IntArray:
         for i, v in enumerate(values):
             s = str(v).strip() if v is not None else ""
             if not s.lstrip("+-").isdigit():
-                raise _fail(name, where, i, f"{v!r} is not an integer")
+                raise _fail(name, where, i, f"{show(v)} is not an integer")
         return values.astype(str).astype(np.int64)
     out = to_float(values, name, where, allow_empty=False)
     bad = out != np.floor(out)
     if bad.any():
         i = int(np.argmax(bad))
-        raise _fail(name, where, i, f"{out[i]!r} is not an integer")
+        raise _fail(name, where, i, f"{show(out[i])} is not an integer")
     return out.astype(np.int64)
 
 
@@ -194,7 +205,7 @@ def check_binary(values: FloatArray, name: str, where: Where = row_label) -> Non
     bad = ~np.isnan(values) & (values != 0) & (values != 1)
     if bad.any():
         i = int(np.argmax(bad))
-        raise _fail(name, where, i, f"{values[i]!r} is not 1, 0 or empty")
+        raise _fail(name, where, i, f"{show(values[i])} is not 1, 0 or empty")
 
 
 @dataclass(frozen=True)
@@ -243,7 +254,7 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
         bad = arr != np.floor(arr)
         if bad.any():
             i = int(np.argmax(bad))
-            raise _fail(name, where, i, f"{arr[i]!r} is not an integer")
+            raise _fail(name, where, i, f"{show(arr[i])} is not an integer")
     bad = smin >= smax
     if bad.any():
         i = int(np.argmax(bad))
@@ -285,8 +296,8 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
             "item",
             where,
             i,
-            f"item {labels['item'][codes['item'][i]]!r} appears twice in response "
-            f"{labels['response_id'][codes['response_id'][i]]!r}; expected one row per "
+            f"item {show(labels['item'][codes['item'][i]])} appears twice in response "
+            f"{show(labels['response_id'][codes['response_id'][i]])}; expected one row per "
             "(response, item)",
         )
     response = codes["response_id"][order]
@@ -311,7 +322,7 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
                 name,
                 where,
                 i,
-                f"response {labels['response_id'][codes['response_id'][i]]!r} has another "
+                f"response {show(labels['response_id'][codes['response_id'][i]])} has another "
                 f"{name} on an earlier row; expected one value per response",
             )
         per_response[name] = at_first
