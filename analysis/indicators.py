@@ -839,7 +839,10 @@ def compute_indicators(
     - Pooled records are computed for the years Y−2..Y of the same group, only when the
       yearly record has n < low_n and the earlier years add responses.
     - Secondary suppression applies per (institution, year, instrument, indicator, domain),
-      separately for yearly and pooled records; a suppressed record carries ``n = None``.
+      separately for yearly and pooled records (see ``_Table.suppress`` for the pooled
+      rules: a pooled record is hidden when exactly one year it pools is hidden, and a
+      ``*`` pooled record when exactly one programme's pooled record is hidden); a
+      suppressed record carries ``n = None`` and no value.
 
     References
     ----------
@@ -1114,7 +1117,8 @@ class _Computation:
             pt = _Table.empty()
         for t in (yearly, pt):
             t.flags |= np.where((t.n > 0) & (t.n < opts.low_n), LOW_N, 0)
-            t.suppress(opts.min_n, self.ks)
+        yearly.suppress(opts.min_n, self.ks)
+        pt.suppress(opts.min_n, self.ks, yearly=yearly)
         changes = _changes(levels, yearly, self, opts) if opts.previous_year else _Table.empty()
         table = _Table.concat([yearly, pt, changes])
         table.set_targets(opts.targets, self.domain_labels)
@@ -1296,9 +1300,23 @@ class _Table:
         yn = np.where(ok, yearly.n[np.maximum(pos, 0)], 0)
         return self.take(ok & (yn < low_n) & (self.n > yn))
 
-    def suppress(self, min_n: int, ks: _KeySpace) -> None:
-        """Suppress n < min_n, then apply secondary suppression within each family."""
+    def suppress(self, min_n: int, ks: _KeySpace, yearly: _Table | None = None) -> None:
+        """Primary suppression (n < min_n), then secondary suppression.
+
+        Yearly records: when exactly one programme of a family (institution, year,
+        instrument, indicator, domain) is hidden and the ``*`` row is not, the next smallest
+        programme is hidden too.
+
+        Pooled records (``yearly`` given): a pooled record is also hidden when exactly one of
+        the yearly records it pools is hidden (the others and the pooled value would give it
+        away); and when exactly one programme's pooled record of a family is hidden while
+        the ``*`` pooled record is not, the ``*`` pooled record is hidden: the other
+        programmes' three-year values follow from their published yearly records, so hiding
+        another programme would not help.
+        """
         self.suppressed = self.n < min_n
+        if yearly is not None and len(self):
+            self._hide_differences(yearly, ks)
         fam = self.key(ks, with_prog=False)
         is_star = self.prog < 0
         ufam, f = np.unique(fam, return_inverse=True)
@@ -1307,15 +1325,34 @@ class _Table:
         sup_prog = np.bincount(f, weights=self.suppressed & ~is_star, minlength=nf)
         star_ok = np.zeros(nf, dtype=bool)
         star_ok[f[is_star & ~self.suppressed]] = True
-        cand = ~is_star & ~self.suppressed & (sup_prog[f] == 1) & star_ok[f]
-        idx = np.flatnonzero(cand)
-        if len(idx):
+        if yearly is not None:
+            chosen = np.flatnonzero(is_star & ~self.suppressed & (sup_prog[f] == 1))
+        else:
+            cand = ~is_star & ~self.suppressed & (sup_prog[f] == 1) & star_ok[f]
+            idx = np.flatnonzero(cand)
             order = np.lexsort((self.prog[idx], self.n[idx], f[idx]))
             idx = idx[order]
-            first = np.r_[True, f[idx][1:] != f[idx][:-1]]
-            chosen = idx[first]
-            self.suppressed[chosen] = True
-            self.flags[chosen] |= SECONDARY
+            chosen = idx[np.r_[True, f[idx][1:] != f[idx][:-1]]] if len(idx) else idx
+        self.suppressed[chosen] = True
+        self.flags[chosen] |= SECONDARY
+
+    def _hide_differences(self, yearly: _Table, ks: _KeySpace) -> None:
+        """Hide pooled records that pool exactly one hidden yearly record."""
+        yk = yearly.key(ks)
+        order = np.argsort(yk)
+        hidden = np.zeros(len(self), dtype=np.int64)
+        for back in (0, 1, 2):
+            k = ks.record(
+                ks.group(self.inst, self.prog, self.ins, self.year - back),
+                self.indicator,
+                self.domain,
+            )
+            pos = _find(yk, order, k)
+            ok = pos >= 0
+            hidden += ok & yearly.suppressed[np.maximum(pos, 0)]
+        give_away = ~self.suppressed & (hidden == 1)
+        self.suppressed |= give_away
+        self.flags[give_away] |= SECONDARY
 
     def set_targets(self, targets: dict[str, float], domain_labels: np.ndarray) -> None:
         """Target of each yearly and pooled record (``indicator`` or ``indicator:domain`` keys)."""

@@ -402,3 +402,17 @@ def test_bad_outcomes_are_refused():
     }
     with pytest.raises(ValueError, match=r"column 'employed', row 2: 2 is not 1, 0 or empty"):
         compute_indicators(table, outcomes=outcomes)
+
+
+def test_pooled_record_does_not_give_away_a_hidden_year():
+    rng = np.random.default_rng(2)
+    rows = []
+    for year, n in ((2023, 8), (2024, 8), (2025, 3)):
+        rows += simple_responses(rng.integers(1, 6, n), programme="P1", year=year)
+        rows += simple_responses(rng.integers(1, 6, 9), programme="P2", year=year)
+        rows += simple_responses(rng.integers(1, 6, 40), programme="P3", year=year)
+    records = compute_indicators(ratings_table(rows))
+    yearly, pooled = find(records, programme="P1", indicator="domain_score", year=2025)
+    assert yearly.suppressed and "secondary_suppression" not in yearly.flags
+    # 2023 and 2024 are published: the three-year value minus them would be 2025's
+    assert pooled.suppressed and pooled.flags == ("pooled", "secondary_suppression")
