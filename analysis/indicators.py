@@ -1385,59 +1385,50 @@ class _Table:
                 self.inst,
             )
         )
-        level = opts.confidence_level
-        inst_l = comp.inst_labels.tolist()
-        prog_l = comp.prog_labels.tolist()
-        ins_l = comp.instr_labels.tolist()
-        dom_l = comp.domain_labels.tolist()
-        cols = {k: getattr(self, k)[order].tolist() for k in self.FIELDS_}
-        flag_sets: dict[int, tuple[str, ...]] = {}
-        out = []
-        for i in range(len(order)):
-            sup = cols["suppressed"][i]
-            fl = cols["flags"][i]
-            if sup:
-                fl &= POOLED | SECONDARY
-            flags = flag_sets.get(fl)
-            if flags is None:
-                flags = flag_sets[fl] = tuple(nm for bit, nm in _FLAG_NAMES if fl & bit)
-            target = _num(cols["target"][i])
-            est, lo, hi = _num(cols["estimate"][i]), _num(cols["low"][i]), _num(cols["high"][i])
-            status = None
-            if target is not None and not sup and est is not None:
-                if lo is not None and lo >= target:
-                    status = "met"
-                elif hi is not None and hi < target:
-                    status = "not_met"
-                else:
-                    status = "inconclusive"
-            prog, ins, dom = cols["prog"][i], cols["ins"][i], cols["domain"][i]
-            out.append(
-                _record(
-                    (
-                        inst_l[cols["inst"][i]],
-                        STAR if prog < 0 else prog_l[prog],
-                        cols["year"][i],
-                        None if ins < 0 else ins_l[ins],
-                        names[cols["indicator"][i]],
-                        None if dom < 0 else dom_l[dom],
-                        None if sup else cols["n"][i],
-                        None if sup else est,
-                        None if sup else lo,
-                        None if sup else hi,
-                        level,
-                        cols["method"][i],
-                        flags,
-                        sup,
-                        target,
-                        status,
-                        None if sup else _num(cols["p"][i]),
-                        None if sup else _num(cols["p_adj"][i]),
-                        None if sup else _num(cols["effect"][i]),
-                    )
-                )
-            )
-        return out
+        t = self.take(order)
+        sup = t.suppressed
+        m = len(t)
+
+        def labels(codes: IntArray, table: np.ndarray, missing: str | None) -> list[Any]:
+            lookup = np.array([*table.tolist(), missing], dtype=object)
+            return lookup[np.where(codes < 0, len(table), codes)].tolist()
+
+        def numbers(values: FloatArray, hide: NDArray[np.bool_]) -> list[float | None]:
+            return [None if x != x else x for x in np.where(hide, np.nan, values).tolist()]
+
+        target = t.target
+        has_target = ~np.isnan(target) & ~sup & ~np.isnan(t.estimate)
+        met = has_target & (t.low >= target)
+        not_met = has_target & ~met & (t.high < target)
+        status = np.where(
+            met, "met", np.where(not_met, "not_met", np.where(has_target, "inconclusive", None))
+        )
+        flags = np.where(sup, t.flags & (POOLED | SECONDARY), t.flags)
+        kinds, flag_idx = np.unique(flags, return_inverse=True)
+        flag_tuples = [tuple(nm for bit, nm in _FLAG_NAMES if k & bit) for k in kinds.tolist()]
+        names_arr = np.array(names, dtype=object)
+        columns = (
+            labels(t.inst, comp.inst_labels, None),
+            labels(t.prog, comp.prog_labels, STAR),
+            t.year.tolist(),
+            labels(t.ins, comp.instr_labels, None),
+            names_arr[t.indicator].tolist(),
+            labels(t.domain, comp.domain_labels, None),
+            np.where(sup, None, t.n.astype(object)).tolist(),
+            numbers(t.estimate, sup),
+            numbers(t.low, sup),
+            numbers(t.high, sup),
+            [opts.confidence_level] * m,
+            t.method.tolist(),
+            [flag_tuples[i] for i in flag_idx.reshape(-1).tolist()],
+            sup.tolist(),
+            numbers(target, np.zeros(m, dtype=bool)),
+            status.tolist(),
+            numbers(t.p, sup),
+            numbers(t.p_adj, sup),
+            numbers(t.effect, sup),
+        )
+        return [_record(values) for values in zip(*columns, strict=True)]
 
 
 def _record(values: tuple[Any, ...]) -> Indicator:
@@ -1450,11 +1441,6 @@ def _record(values: tuple[Any, ...]) -> Indicator:
     rec = object.__new__(Indicator)
     rec.__dict__.update(zip(FIELDS, values, strict=True))
     return rec
-
-
-def _num(x: float) -> float | None:
-    x = float(x)
-    return None if x != x else x
 
 
 # --------------------------------------------------------------------------------------------
