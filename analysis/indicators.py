@@ -10,7 +10,7 @@ plain words.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -203,7 +203,6 @@ class _Cells:
     G: FloatArray | None = None
     n_eff: FloatArray | None = None
     values: tuple[FloatArray, IntArray] | None = None  # unit values and their cell index
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _expand(starts: IntArray, counts: IntArray) -> IntArray:
@@ -339,7 +338,6 @@ def _proportions(
         V=V * factor,
         G=G.astype(np.float64),
         n_eff=n_eff,
-        extra={"x": np.round(p * n)},
     )
 
 
@@ -360,7 +358,13 @@ class _Derived:
     competency: NDArray[np.bool_]  # per domain code
 
 
-def _derive(R: Ratings, satisfied_threshold: float) -> _Derived:
+def _derive(R: Ratings) -> _Derived:
+    """Overall-satisfied and NPS values per response, domain scores per (response, domain).
+
+    A response's domain score is the mean POMP score of its answered items in the domain,
+    defined when at least half of the domain's rows of that response (and at least one)
+    are answered. A reserved domain answered more than once in a response is refused.
+    """
     n_resp = R.n_responses
     labels = R.labels["domain"]
     D = len(labels)
@@ -401,7 +405,6 @@ def _derive(R: Ratings, satisfied_threshold: float) -> _Derived:
     unit_resp = uk // D
     unit_count = np.bincount(unit_resp, minlength=n_resp)
     unit_start = np.r_[0, np.cumsum(unit_count)[:-1]].astype(np.int64)
-    _ = satisfied_threshold
     return _Derived(
         overall, nps, unit_start, unit_count, (uk % D).astype(np.int64), score, competency
     )
@@ -789,8 +792,9 @@ def compute_indicators(
     Returns
     -------
     list of Indicator
-        Sorted by institution, programme (``*`` first), year, instrument, indicator (in the
-        order of :data:`INDICATORS`; pooled after yearly; changes after), domain.
+        Sorted by institution, programme (``*`` first), year, instrument (outcomes first),
+        indicator (in the order of :data:`INDICATORS`; for each, the yearly records, then
+        the pooled ones, then the changes), domain.
 
     Raises
     ------
@@ -864,7 +868,7 @@ def compute_indicators(
     R = encode_ratings(ratings, row_label)
     inv = validate_invited(invited) if invited is not None else None
     outc = validate_outcomes(outcomes) if outcomes is not None else None
-    d = _derive(R, opts.satisfied_threshold)
+    d = _derive(R)
     return _Computation(R, d, inv, outc, opts).run()
 
 
@@ -1009,7 +1013,6 @@ class _Computation:
             np.full(ng, "wilson", dtype=object),
             np.zeros(ng, dtype=np.int64),
             n_eff=N,
-            extra={"x": n.astype(np.float64)},
         )
 
     def _outcome_levels(self) -> list[tuple[_Groups, list[_Cells]]]:
@@ -1109,9 +1112,9 @@ class _Computation:
         pooled: list[tuple[_Groups, list[_Cells]]],
     ) -> list[Indicator]:
         opts = self.opts
-        yearly = _Table.from_levels(levels, self)
+        yearly = _Table.from_levels(levels)
         if len(pooled):
-            pt = _Table.from_levels(pooled, self)
+            pt = _Table.from_levels(pooled)
             pt = pt.keep_pooled(yearly, opts.low_n, self.ks)
         else:
             pt = _Table.empty()
@@ -1251,7 +1254,8 @@ class _Table:
         return cls(*(np.concatenate([getattr(t, k) for t in tables]) for k in cls.FIELDS_))
 
     @classmethod
-    def from_levels(cls, levels: list[tuple[_Groups, list[_Cells]]], comp: _Computation) -> _Table:
+    def from_levels(cls, levels: list[tuple[_Groups, list[_Cells]]]) -> _Table:
+        """One record per cell with n > 0 of every indicator kind of every level."""
         parts = []
         for groups, cells in levels:
             for c in cells:
