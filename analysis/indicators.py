@@ -205,6 +205,11 @@ class _Cells:
     values: tuple[FloatArray, IntArray] | None = None  # unit values and their cell index
 
 
+def _is_identity(m_resp: IntArray, n: int) -> bool:
+    """True when the memberships are every response once, in order (the yearly levels)."""
+    return len(m_resp) == n and bool(np.array_equal(m_resp, np.arange(n)))
+
+
 def _expand(starts: IntArray, counts: IntArray) -> IntArray:
     """Concatenate ``arange(s, s + c)`` for each (s, c), vectorised."""
     total = int(counts.sum())
@@ -356,6 +361,13 @@ class _Derived:
     unit_domain: IntArray
     unit_score: FloatArray  # domain score, NaN when undefined
     competency: NDArray[np.bool_]  # per domain code
+    # rows of competency domains (sorted by response), for the reliabilities
+    crow_resp: IntArray
+    crow_domain: IntArray
+    crow_item: IntArray
+    crow_pomp: FloatArray
+    crow_start: IntArray
+    crow_count: IntArray
 
 
 def _derive(R: Ratings) -> _Derived:
@@ -392,7 +404,11 @@ def _derive(R: Ratings) -> _Derived:
     nps[R.response[rows]] = np.where(s >= 9, 100.0, np.where(s >= 7, 0.0, -100.0))
 
     comp_rows = competency[R.domain]
-    key = R.response[comp_rows] * D + R.domain[comp_rows]
+    crow_resp = R.response[comp_rows]
+    crow_domain = R.domain[comp_rows]
+    crow_count = np.bincount(crow_resp, minlength=n_resp)
+    crow_start = np.r_[0, np.cumsum(crow_count)[:-1]].astype(np.int64)
+    key = crow_resp * D + crow_domain
     uk, inv = np.unique(key, return_inverse=True)
     n_units = len(uk)
     n_rows = np.bincount(inv, minlength=n_units)
@@ -406,7 +422,19 @@ def _derive(R: Ratings) -> _Derived:
     unit_count = np.bincount(unit_resp, minlength=n_resp)
     unit_start = np.r_[0, np.cumsum(unit_count)[:-1]].astype(np.int64)
     return _Derived(
-        overall, nps, unit_start, unit_count, (uk % D).astype(np.int64), score, competency
+        overall,
+        nps,
+        unit_start,
+        unit_count,
+        (uk % D).astype(np.int64),
+        score,
+        competency,
+        crow_resp,
+        crow_domain,
+        R.item[comp_rows],
+        pomp,
+        crow_start,
+        crow_count,
     )
 
 
@@ -491,11 +519,16 @@ def _domain_means(
     level = opts.confidence_level
 
     # (response, domain) units of each membership
-    ucount = d.unit_count[m_resp]
-    uidx = _expand(d.unit_start[m_resp], ucount)
-    umem = np.repeat(np.arange(M), ucount)
-    ucell = m_group[umem] * D + d.unit_domain[uidx]
-    uscore = d.unit_score[uidx]
+    if _is_identity(m_resp, len(d.unit_count)):
+        umem = np.repeat(np.arange(M), d.unit_count)
+        ucell = m_group[umem] * D + d.unit_domain
+        uscore = d.unit_score
+    else:
+        ucount = d.unit_count[m_resp]
+        uidx = _expand(d.unit_start[m_resp], ucount)
+        umem = np.repeat(np.arange(M), ucount)
+        ucell = m_group[umem] * D + d.unit_domain[uidx]
+        uscore = d.unit_score[uidx]
     urater = rater[umem]
     sat = np.where(np.isnan(uscore), np.nan, (uscore >= opts.satisfied_threshold).astype(float))
     return [
@@ -527,15 +560,14 @@ def _reliabilities(
     out: list[_Cells] = []
 
     # rows of each membership, competency domains only
-    rcount = R.row_count[m_resp]
-    ridx = _expand(R.row_start[m_resp], rcount)
-    rmem = np.repeat(np.arange(M), rcount)
-    keep = d.competency[R.domain[ridx]]
-    ridx, rmem = ridx[keep], rmem[keep]
-    rdom = R.domain[ridx]
+    if _is_identity(m_resp, len(d.crow_count)):
+        rmem, rdom, ritem, rpomp = d.crow_resp, d.crow_domain, d.crow_item, d.crow_pomp
+    else:
+        rcount = d.crow_count[m_resp]
+        ridx = _expand(d.crow_start[m_resp], rcount)
+        rmem = np.repeat(np.arange(M), rcount)
+        rdom, ritem, rpomp = d.crow_domain[ridx], d.crow_item[ridx], d.crow_pomp[ridx]
     rcell = m_group[rmem] * D + rdom
-    ritem = R.item[ridx]
-    rpomp = R.pomp[ridx]
     answered = ~np.isnan(rpomp)
     if "cronbach_alpha" in kinds:
         out.append(

@@ -315,9 +315,9 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
         ("year", year),
     ):
         at_first = values[first]
-        bad = np.flatnonzero(values[order] != np.repeat(at_first, row_count))
+        bad = np.flatnonzero(values != at_first[codes["response_id"]])
         if len(bad):
-            i = int(order[bad].min())
+            i = int(bad[0])
             raise _fail(
                 name,
                 where,
