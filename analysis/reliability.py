@@ -241,8 +241,8 @@ def krippendorff_ordinal(
         factor = scale[cells_present] * nv[cells_present]
         reps = np.empty((n_boot, len(cells_present)))
         same_m = bool(np.all(m_k == m_k[0]))
-        # replicates in chunks of about 2**21 draws: the temporaries stay in cache
-        chunk = max(1, min(n_boot, (1 << 21) // max(n_slots, 1)))
+        # replicates in chunks of about 2**18 draws: the temporaries stay in cache
+        chunk = max(1, min(n_boot, (1 << 18) // max(n_slots, 1)))
         for b0 in range(0, n_boot, chunk):
             b = np.arange(b0, min(b0 + chunk, n_boot), dtype=np.uint64)[:, None]
             x = slot_key[None, :] ^ splitmix64(b)
