@@ -24,6 +24,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
@@ -243,12 +244,13 @@ def main(argv: list[str] | None = None) -> None:
         f"in {time.perf_counter() - t0:.1f} s"
     )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     records = compute_indicators(df)
-    t_lib = time.perf_counter() - t0
+    t_lib, c_lib = time.perf_counter() - t0, time.process_time() - c0
     rss_lib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"compute_indicators: {t_lib:.2f} s, {n / t_lib:,.0f} rows/s, {len(records):,} records; "
+        f"compute_indicators: {t_lib:.2f} s wall, {c_lib:.2f} s CPU, {n / t_lib:,.0f} rows/s "
+        f"(wall), {len(records):,} records; "
         f"process peak RSS {rss_lib:,.0f} MiB (input and generation: {rss_before:,.0f} MiB)"
     )
     # memory in a second run: tracemalloc slows allocation-heavy code, so not timed
@@ -260,18 +262,24 @@ def main(argv: list[str] | None = None) -> None:
     print(f"compute_indicators peak allocation (tracemalloc): {peak_lib / 2**20:,.0f} MiB")
     if args.skip_reference:
         return
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     ref = reference(df)
-    t_ref = time.perf_counter() - t0
+    t_ref, c_ref = time.perf_counter() - t0, time.process_time() - c0
     rss_ref = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
-        f"pandas groupby-apply + scipy reference: {t_ref:.2f} s, {n / t_ref:,.0f} rows/s, "
+        f"pandas groupby-apply + scipy reference: {t_ref:.2f} s wall, {c_ref:.2f} s CPU, "
+        f"{n / t_ref:,.0f} rows/s (wall), "
         f"{len(ref):,} values (process peak RSS now {rss_ref:,.0f} MiB)"
     )
     checked = compare(records, ref)
     print(f"agreement: {checked:,} reference records match (n, estimate, ci_low, ci_high)")
-    print(f"speed-up: {t_ref / t_lib:.1f}× (goal ≥ 10×)")
-    ok = t_ref / t_lib >= 10 and peak_lib < 2 * 2**30
+    # CPU time is the fairer ratio on a shared machine: other jobs slow the wall clock of
+    # whichever side happens to run while they do
+    print(
+        f"speed-up: {t_ref / t_lib:.1f}× wall clock, {c_ref / c_lib:.1f}× CPU time (goal ≥ 10×); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    ok = min(t_ref / t_lib, c_ref / c_lib) >= 10 and peak_lib < 2 * 2**30
     print("goal met" if ok else "GOAL NOT MET")
 
 
