@@ -558,6 +558,13 @@ def _reliabilities(
     cd = np.tile(np.arange(D), ng)
     level = opts.confidence_level
     out: list[_Cells] = []
+    if "cronbach_alpha" not in kinds:
+        # Krippendorff alone: only graduates with two or more memberships in a group matter
+        gs_key = m_group.astype(np.int64) * NS + R.subject[m_resp]
+        _, inv_gs, cnt_gs = np.unique(gs_key, return_inverse=True, return_counts=True)
+        several = cnt_gs[inv_gs.reshape(-1)] >= 2
+        m_resp, m_group = m_resp[several], m_group[several]
+        M = len(m_resp)
 
     # rows of each membership, competency domains only
     if _is_identity(m_resp, len(d.crow_count)):
@@ -1118,7 +1125,8 @@ class _Computation:
         return out
 
     def _small_groups(self, levels: list[tuple[_Groups, list[_Cells]]], kinds: frozenset[str]):
-        """Keys of the groups where an indicator of ``kinds`` has 0 < n < low_n."""
+        """Keys of the groups where an indicator of ``kinds`` has 0 < n < low_n and one of
+        the two previous years has data (otherwise there is nothing to pool)."""
         keys = [np.zeros(0, dtype=np.int64)]
         for groups, cells in levels:
             small = np.zeros(len(groups), dtype=bool)
@@ -1126,6 +1134,12 @@ class _Computation:
                 if c.indicator in kinds:
                     s = (c.n > 0) & (c.n < self.opts.low_n)
                     small[c.group[s]] = True
+            g = (groups.institution, groups.programme, groups.instrument)
+            present = self.ks.group(*g, groups.year)
+            earlier = np.isin(self.ks.group(*g, groups.year - 1), present) | np.isin(
+                self.ks.group(*g, groups.year - 2), present
+            )
+            small &= earlier
             keys.append(
                 self.ks.group(
                     groups.institution[small],
