@@ -973,7 +973,8 @@ class _Computation:
         i_inst = _lookup(self.inst_labels, inv["institution"])
         i_prog = _lookup(self.prog_labels, inv["programme"])
         i_ins = _lookup(self.instr_labels, inv["instrument"])
-        known = (i_inst >= 0) & (i_prog >= 0) & (i_ins >= 0)
+        # programmes without any response still count in the institution's invitations
+        known = (i_inst >= 0) & (i_ins >= 0)
         i_inst, i_prog, i_ins = i_inst[known], i_prog[known], i_ins[known]
         i_year, i_n = inv["year"][known], inv["invited"][known].astype(np.float64)
         gkey = self.ks.group(groups.institution, groups.programme, groups.instrument, groups.year)
@@ -985,15 +986,19 @@ class _Computation:
             if as_star and not star.any():
                 continue
             p = np.full(len(i_prog), -1) if as_star else i_prog
+            use = np.ones(len(p), dtype=bool) if as_star else p >= 0
             for off in offsets:
-                key = self.ks.group(i_inst, p, i_ins, i_year + off)
+                key = self.ks.group(i_inst[use], p[use], i_ins[use], i_year[use] + off)
                 pos = _find(gkey, order, key)
                 ok = pos >= 0
-                total += np.bincount(pos[ok], weights=i_n[ok], minlength=ng)
+                total += np.bincount(pos[ok], weights=i_n[use][ok], minlength=ng)
         # every (programme, year) with responses must have an invited count
         R = self.R
         base = self.ks.group(self.r_inst, self.r_prog, R.instrument, R.year)
-        inv_key = np.unique(self.ks.group(i_inst, i_prog, i_ins, i_year))
+        named = i_prog >= 0
+        inv_key = np.unique(
+            self.ks.group(i_inst[named], i_prog[named], i_ins[named], i_year[named])
+        )
         has = np.isin(base, inv_key)
         missing = np.bincount(m_group, weights=~has[m_resp], minlength=ng)
         return np.where(missing > 0, np.nan, total)

@@ -365,3 +365,17 @@ def test_holm_adjusts_over_the_change_records_of_a_group():
     assert_allclose([r.p_adjusted for r in fam], multipletests(p, method="holm")[1], rtol=1e-12)
     for r in fam:
         assert ("significant" in r.flags) == (r.p_adjusted < 0.05)
+
+
+def test_institution_invitations_include_programmes_without_responses():
+    ratings = synthetic_ratings(institutions=1, programmes=2, years=(2025,), seed=8)
+    invited = synthetic_invited(ratings, rate=0.5)
+    invited = {k: np.r_[v, v[:1]] for k, v in invited.items()}
+    invited["programme"][-1] = "P99"  # invited, nobody answered
+    invited["invited"][-1] = 40
+    records = compute_indicators(ratings, invited=invited, previous_year=False)
+    x = pd.DataFrame(ratings).response_id.nunique()
+    N = int(np.sum(invited["invited"]))
+    star = one(records, programme="*", indicator="response_rate")
+    assert_allclose(star.estimate, x / N)
+    assert not [r for r in records if r.programme == "P99"]
