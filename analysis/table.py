@@ -272,16 +272,7 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
         )
     codes: dict[str, IntArray] = {}
     labels: dict[str, np.ndarray] = {}
-    for name in (
-        "response_id",
-        "item",
-        "domain",
-        "institution",
-        "programme",
-        "instrument",
-        "subject_id",
-        "rater_id",
-    ):
+    for name in ("response_id", "item", "domain"):
         codes[name], labels[name] = encode_text(table[name], name, where)
 
     # Sort once by (response, item): canonical order, so results never depend on row order.
@@ -306,16 +297,21 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
     row_start = np.r_[0, np.cumsum(row_count)[:-1]].astype(np.int64)
     first = order[row_start]
     per_response: dict[str, IntArray] = {}
-    for name, values in (
-        ("institution", codes["institution"]),
-        ("programme", codes["programme"]),
-        ("instrument", codes["instrument"]),
-        ("subject_id", codes["subject_id"]),
-        ("rater_id", codes["rater_id"]),
-        ("year", year),
-    ):
+    for name in ("institution", "programme", "instrument", "subject_id", "rater_id", "year"):
+        column = year if name == "year" else table[name]
+        text = getattr(column, "cat", None) is None and np.asarray(column).dtype.kind in "USOT"
+        if text:
+            # one value per response: check on the raw values, then encode only the first
+            # row of each response (sorting strings is the slow part of encoding)
+            values = np.asarray(column)
+        else:
+            values, labels[name] = (
+                (year, None) if name == "year" else encode_text(column, name, where)
+            )
         at_first = values[first]
         bad = np.flatnonzero(values != at_first[codes["response_id"]])
+        if text and not len(bad):
+            at_first, labels[name] = encode_text(at_first, name, lambda i: where(first[i]))
         if len(bad):
             i = int(bad[0])
             raise _fail(
