@@ -148,11 +148,38 @@ def encode_text(column: Any, name: str, where: Where = row_label) -> tuple[IntAr
         if empty.any():
             raise _fail(name, where, np.argmax(empty), "empty, expected a code")
         values = values.astype(str)
-    uniq, codes = np.unique(values, return_inverse=True)
+    uniq, codes = _factorize(values)
     blank = np.char.str_len(np.char.strip(uniq)) == 0
     if blank.any():
         raise _fail(name, where, np.argmax(blank[codes]), "empty, expected a code")
     return codes.astype(np.int64).reshape(-1), uniq
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, IntArray]:
+    """``np.unique(values, return_inverse=True)`` for a string array, faster on survey data.
+
+    Rows of one response are usually adjacent, so runs of equal values are collapsed first;
+    and columns with few distinct values (items, domains) are coded by binary search in the
+    distinct values of a sample, verified against every row. Falls back to ``np.unique``.
+    """
+    n = len(values)
+    if n < 4096:
+        uniq, codes = np.unique(values, return_inverse=True)
+        return uniq, codes.reshape(-1)
+    change = np.empty(n, dtype=bool)
+    change[0] = True
+    np.not_equal(values[1:], values[:-1], out=change[1:])
+    heads = np.flatnonzero(change)
+    if len(heads) <= n // 2:
+        uniq, head_codes = np.unique(values[heads], return_inverse=True)
+        return uniq, np.repeat(head_codes.reshape(-1), np.diff(np.r_[heads, n]))
+    sample = np.unique(values[:: max(1, n // 65536)])
+    if len(sample) <= 4096:
+        pos = np.minimum(np.searchsorted(sample, values), len(sample) - 1)
+        if np.array_equal(sample[pos], values):
+            return sample, pos.astype(np.int64)
+    uniq, codes = np.unique(values, return_inverse=True)
+    return uniq, codes.reshape(-1)
 
 
 def to_float(

@@ -112,3 +112,21 @@ def test_invited_and_outcomes_are_validated(tmp_path):
         "graduate",
     ):
         read_outcomes_csv(p)
+
+
+@pytest.mark.parametrize("kind", ["runs", "few", "many"])
+def test_fast_factorize_equals_numpy_unique(kind):
+    from analysis.table import _factorize
+
+    rng = np.random.default_rng(0)
+    n = 20_000
+    if kind == "runs":
+        values = np.repeat(np.array([f"R{i:05d}" for i in rng.permutation(1000)]), 20)
+    elif kind == "few":
+        values = np.array(["know1", "skil2", "comm1", "Ünïcode"])[rng.integers(0, 4, n)]
+        values[-1] = "rare"  # not in the sample: must fall back, not mis-code
+    else:
+        values = np.array([f"G{i}" for i in rng.integers(0, 15_000, n)])
+    uniq, codes = _factorize(values)
+    ref_uniq, ref_codes = np.unique(values, return_inverse=True)
+    assert np.array_equal(uniq, ref_uniq) and np.array_equal(codes, ref_codes.reshape(-1))
