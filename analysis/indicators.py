@@ -864,8 +864,13 @@ def compute_indicators(
       scales can be combined (for items on one scale this equals alpha on raw scores:
       alpha is invariant to a common linear transformation, ordinal alpha to any
       monotone one). Krippendorff's coder is the response; its ``n`` is the number of
-      graduates in pairable units. A reliability that is undefined (no variance) is
-      reported with estimate None and flag ``undefined``.
+      graduates in pairable units; its bootstrap (1,000 replicates, seeded per cell from
+      the group's labels, so a cell's interval never depends on other cells) is skipped
+      for cells with fewer than ``min_n`` graduates, whose records are hidden anyway. A
+      reliability that is undefined (no variance) is reported with estimate None and flag
+      ``undefined``.
+    - Change records exist for the proportions and means (not for counts, reliabilities or
+      the median), against exactly the previous year.
     - With a single rater giving several responses, means and proportions get no interval
       (flag ``single_rater``); a single response gets none either for means.
     - ``response_rate``'s ``n`` is the number of responses (suppression is about
@@ -889,7 +894,30 @@ def compute_indicators(
 
     References
     ----------
-    See :mod:`analysis.stats` and :mod:`analysis.reliability` for each formula.
+    .. [1] Cameron, A. C., & Miller, D. L. (2015). A practitioner's guide to cluster-robust
+       inference. Journal of Human Resources, 50(2), 317-372.
+    .. [2] Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
+       inference. JASA, 22(158), 209-212.
+    .. [3] Kish, L. (1965). Survey Sampling. Wiley (design effect, effective sample size,
+       finite-population correction).
+    .. [4] Newcombe, R. G. (1998). Interval estimation for the difference between independent
+       proportions. Statistics in Medicine, 17, 873-890.
+    .. [5] Feldt, L. S., Woodruff, D. J., & Salih, F. A. (1987). Statistical inference for
+       coefficient alpha. Applied Psychological Measurement, 11(1), 93-103.
+    .. [6] Krippendorff, K. (2011). Computing Krippendorff's alpha-reliability.
+    .. [7] Holm, S. (1979). A simple sequentially rejective multiple test procedure.
+       Scandinavian Journal of Statistics, 6(2), 65-70.
+
+    :mod:`analysis.stats` and :mod:`analysis.reliability` give each formula with its
+    reference and the implementation it was checked against.
+
+    Examples
+    --------
+    >>> from analysis.synthetic import synthetic_ratings
+    >>> records = compute_indicators(synthetic_ratings(institutions=1, programmes=2))
+    >>> r = next(r for r in records if r.indicator == "overall_satisfied")
+    >>> (r.programme, r.method, r.target, r.target_status)
+    ('*', 'wilson-deff', 0.8, 'not_met')
     """
     tgt = _check_options(confidence_level, min_n, low_n, satisfied_threshold, targets, seed)
     opts = _Options(

@@ -416,3 +416,11 @@ def test_pooled_record_does_not_give_away_a_hidden_year():
     assert yearly.suppressed and "secondary_suppression" not in yearly.flags
     # 2023 and 2024 are published: the three-year value minus them would be 2025's
     assert pooled.suppressed and pooled.flags == ("pooled", "secondary_suppression")
+
+
+def test_docstring_examples():
+    import doctest
+
+    import analysis.indicators
+
+    assert doctest.testmod(analysis.indicators).failed == 0
