@@ -587,12 +587,14 @@ def _reliabilities(
         multi = (cnt_gs >= 2)[inv_gs.reshape(-1)]
         sel = answered & multi[rmem]
         a_cell, a_item, a_val = rcell[sel], ritem[sel], rpomp[sel]
-        a_subj = R.subject[m_resp[rmem[sel]]]
-        ukey, uinv, ucnt = np.unique(
-            (a_cell * NS + a_subj) * NI + a_item, return_inverse=True, return_counts=True
-        )
+        a_resp = m_resp[rmem[sel]]
+        a_subj = R.subject[a_resp]
+        ukey, uinv = np.unique((a_cell * NS + a_subj) * NI + a_item, return_inverse=True)
         uinv = uinv.reshape(-1)
-        pair_unit = ucnt >= 2
+        # a unit is pairable when two different raters (employers) rated it
+        NR = len(R.labels["rater_id"])
+        unit_rater = np.unique(uinv * NR + R.rater[a_resp])
+        pair_unit = np.bincount(unit_rater // NR, minlength=len(ukey)) >= 2
         keep_v = pair_unit[uinv]
         new_id = np.cumsum(pair_unit) - 1
         v_unit = new_id[uinv[keep_v]]
@@ -863,12 +865,13 @@ def compute_indicators(
     - ``cronbach_alpha`` and ``krippendorff_alpha`` use POMP scores, so items on different
       scales can be combined (for items on one scale this equals alpha on raw scores:
       alpha is invariant to a common linear transformation, ordinal alpha to any
-      monotone one). Krippendorff's coder is the response; its ``n`` is the number of
-      graduates in pairable units; its bootstrap (1,000 replicates, seeded per cell from
-      the group's labels, so a cell's interval never depends on other cells) is skipped
-      for cells with fewer than ``min_n`` graduates, whose records are hidden anyway. A
-      reliability that is undefined (no variance) is reported with estimate None and flag
-      ``undefined``.
+      monotone one). Krippendorff's units are (graduate, item) pairs rated by at least two
+      different raters; every response is one coder (a rater who rated the same graduate
+      twice gives two values); ``n`` is the number of graduates in pairable units. Its
+      bootstrap (1,000 replicates, seeded per cell from the group's labels, so a cell's
+      interval never depends on other cells) is skipped for cells with fewer than
+      ``min_n`` graduates, whose records are hidden anyway. A reliability that is
+      undefined (no variance) is reported with estimate None and flag ``undefined``.
     - Change records exist for the proportions and means (not for counts, reliabilities or
       the median), against exactly the previous year.
     - With a single rater giving several responses, means and proportions get no interval

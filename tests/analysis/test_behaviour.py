@@ -424,3 +424,20 @@ def test_docstring_examples():
     import analysis.indicators
 
     assert doctest.testmod(analysis.indicators).failed == 0
+
+
+def test_krippendorff_units_need_two_different_raters():
+    rows = []
+    for g in range(6):
+        for k, rater in enumerate(("A", "A")):  # the same employer twice: not pairable
+            rows.append(
+                {
+                    "subject_id": f"G{g}",
+                    "rater_id": rater,
+                    "response_id": f"R{g}{k}",
+                    "items": [("skills", "s1", 1 + (g + k) % 5, 1, 5)],
+                }
+            )
+    assert not find(
+        compute_indicators(ratings_table(rows), min_n=1), indicator="krippendorff_alpha"
+    )
