@@ -548,6 +548,9 @@ class _DemoBuilder:
     ) -> list[dict[str, Any]]:
         rows = []
         domain_means: list[float] = []
+        # how this graduate stands out in each domain: items of a domain agree more with each
+        # other than with other domains' items, as in real competency ratings
+        domain_effect: dict[str, float] = {}
         answered = len(items) if not draft else self.rng.randint(2, max(2, len(items) // 2))
         for item in items[:answered]:
             row: dict[str, Any] = {
@@ -571,7 +574,11 @@ class _DemoBuilder:
                         mean = sum(domain_means) / len(domain_means) if domain_means else 3.7
                         value = mean + self.rng.gauss(0, 0.4)
                     else:
-                        value = 3.75 + latent + shift + self.rng.gauss(0, 0.6)
+                        if domain not in domain_effect:
+                            domain_effect[domain] = self.rng.gauss(0, 0.35)
+                        value = (
+                            3.75 + latent + shift + domain_effect[domain] + self.rng.gauss(0, 0.45)
+                        )
                         domain_means.append(value)
                     row["number"] = float(_clip(round(value), scale[0], scale[1]))
             elif kind == "nps":
