@@ -1,5 +1,324 @@
-"""Web views of this feature."""
+"""The employer's form behind a personal link ``/s/<token>``: one section per page.
 
-from flask import Blueprint
+No account is needed: the token is the key (see ``surveys.campaigns.tokens``). Every button
+saves the section's answers as a draft (Previous, Next, "Save and continue later"); Submit,
+on the last section, checks the required items of all sections and makes the response
+final. After a submit the link shows the thank-you page with a summary. Without JavaScript
+everything works by plain form posts; ``survey.js`` adds autosave through ``/autosave``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import get_locale
+from flask_babel import gettext as _
+
+from surveys.campaigns.models import Invitation
+from surveys.extensions import db, limiter
+from surveys.instruments.definitions import item_map, text
+from surveys.responses import services
+from surveys.responses.forms import (
+    LONG_TEXT_MAX,
+    NOT_APPLICABLE,
+    SHORT_TEXT_MAX,
+    form_values,
+    section_form,
+    stored_data,
+    unknown_fields,
+)
+from surveys.responses.models import Response, ResponseStatus
 
 bp = Blueprint("responses", __name__)
+
+ACTIONS = ("previous", "next", "save", "submit")
+
+
+def _token_limit() -> str:
+    return current_app.config["HAMKOR_TOKEN_RATE_LIMIT"]
+
+
+def _failed_lookup(response) -> bool:
+    """Only links that open nothing count towards the guessing limit (autosave is frequent)."""
+    return response.status_code in (404, 410)
+
+
+@bp.errorhandler(services.LinkUnavailable)
+def link_unavailable(exc: services.LinkUnavailable):
+    if request.path.endswith("/autosave"):
+        return jsonify(error=exc.reason), exc.status
+    return render_template("responses/unavailable.html", reason=exc.reason, exc=exc), exc.status
+
+
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@limiter.limit(_token_limit, deduct_when=_failed_lookup)
+def survey(token: str):
+    """Show a section of the form, or take its answers (save, move, submit)."""
+    invitation = _open(token)
+    response = services.find_response(db.session, invitation)
+    if response is not None and response.status == ResponseStatus.SUBMITTED:
+        return _submitted(invitation, response, token)
+    sections = _definition(invitation)["sections"]
+    if request.method == "GET":
+        values = services.stored_values(response)
+        index = _section_from(request.args.get("section"), sections, values)
+        return _page(invitation, token, index, data=stored_data(values))
+
+    index = _posted_section(sections)
+    action = request.form.get("action", "save")
+    if action not in ACTIONS:
+        abort(400, description=_("Unknown form action."))
+    form = _posted_form(invitation, sections[index])
+    if not form.validate():
+        return _page(invitation, token, index, form=form, status=422)
+    values = form_values(form, sections[index])
+    language = str(get_locale())
+    try:
+        if action == "submit":
+            result = services.submit(db.session, invitation, values, language=language)
+            if result.submitted:
+                return redirect(url_for(".survey", token=token), 303)
+            return _incomplete(invitation, token, result)
+        services.save_answers(db.session, invitation, values, language=language)
+    except services.AlreadySubmitted as exc:
+        return _submitted(invitation, exc.response, token)
+    if action == "save":
+        flash(
+            _(
+                "Your answers are saved. You can close this page and come back later "
+                "with the same link."
+            ),
+            "success",
+        )
+        target = index
+    else:
+        target = index + 1 if action == "next" else index - 1
+    target = min(max(target, 0), len(sections) - 1)
+    return redirect(url_for(".survey", token=token, section=target + 1), 303)
+
+
+@bp.post("/s/<token>/autosave")
+@limiter.limit(_token_limit, deduct_when=_failed_lookup)
+def autosave(token: str):
+    """Save the posted section as a draft (JSON answer for ``survey.js``)."""
+    invitation = _open(token)
+    sections = _definition(invitation)["sections"]
+    index = _posted_section(sections)
+    form = _posted_form(invitation, sections[index])
+    if not form.validate():
+        return jsonify(errors=form.errors), 422
+    try:
+        response = services.save_answers(
+            db.session,
+            invitation,
+            form_values(form, sections[index]),
+            language=str(get_locale()),
+        )
+    except services.AlreadySubmitted:
+        return jsonify(error="submitted"), 409
+    return jsonify(saved_at=response.updated_at.isoformat(), status="draft")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _open(token: str) -> Invitation:
+    """The invitation of a link that may be used now; its language becomes the default."""
+    invitation = services.open_link(
+        db.session, token, current_app.config["SECRET_KEY"], _local_now().date()
+    )
+    g.invitation_language = invitation.language
+    return invitation
+
+
+def _local_now() -> dt.datetime:
+    """Now in the institution's time zone (``HAMKOR_TIMEZONE``, default Asia/Tashkent)."""
+    try:
+        zone = ZoneInfo(current_app.config.get("HAMKOR_TIMEZONE") or "Asia/Tashkent")
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return dt.datetime.now(zone)
+
+
+def _definition(invitation: Invitation) -> dict[str, Any]:
+    return invitation.campaign.instrument_version.definition
+
+
+def _posted_section(sections: list[dict[str, Any]]) -> int:
+    raw = request.form.get("section", "")
+    if not raw.isdigit() or not 1 <= int(raw) <= len(sections):
+        abort(400, description=_("The form did not say which section it belongs to."))
+    return int(raw) - 1
+
+
+def _posted_form(invitation: Invitation, section: dict[str, Any]):
+    unknown = unknown_fields(request.form, section)
+    if unknown:
+        description = _(
+            "The form contained fields that are not questions of this section: %(names)s.",
+            names=", ".join(unknown[:5]),
+        )
+        abort(400, description=description)
+    return section_form(_definition(invitation), section, str(get_locale()), request.form)
+
+
+def _section_from(raw: str | None, sections: list[dict[str, Any]], values: dict[str, Any]):
+    """The section asked for (1-based), else the first one with an unanswered item."""
+    if raw and raw.isdigit() and 1 <= int(raw) <= len(sections):
+        return int(raw) - 1
+    if not values:
+        return 0
+    for index, section in enumerate(sections):
+        if any(values.get(item["key"]) in (None, "", []) for item in section["items"]):
+            return index
+    return len(sections) - 1
+
+
+def _page(
+    invitation: Invitation,
+    token: str,
+    index: int,
+    *,
+    form=None,
+    data: dict[str, Any] | None = None,
+    problems: list[dict[str, Any]] | None = None,
+    status: int = 200,
+):
+    """Render section ``index`` (0-based) with ``form`` (posted) or stored ``data``."""
+    language = str(get_locale())
+    definition = _definition(invitation)
+    sections = definition["sections"]
+    section = sections[index]
+    if form is None:
+        form = section_form(definition, section, language, data=data)
+    if problems is None:
+        problems = [
+            {"key": key, "section": index + 1, "text": form[key].label.text, "message": message}
+            for key, messages in form.errors.items()
+            for message in messages
+        ]
+    return (
+        render_template(
+            "responses/form.html",
+            invitation=invitation,
+            token=token,
+            definition=definition,
+            section=section,
+            number=index + 1,
+            total=len(sections),
+            form=form,
+            items=section["items"],
+            problems=problems,
+            language=language,
+            text=text,
+            not_applicable=NOT_APPLICABLE,
+            short_text_max=SHORT_TEXT_MAX,
+            long_text_max=LONG_TEXT_MAX,
+        ),
+        status,
+    )
+
+
+def _incomplete(invitation: Invitation, token: str, result: services.SubmitResult):
+    """Submit with required items unanswered: the draft is kept; show where they are."""
+    definition = _definition(invitation)
+    language = str(get_locale())
+    where = {
+        item["key"]: position
+        for position, section in enumerate(definition["sections"])
+        for item in section["items"]
+    }
+    items = item_map(definition)
+    message = _("Please answer this question.")
+    problems = [
+        {
+            "key": key,
+            "section": where[key] + 1,
+            "text": text(items[key]["text"], language),
+            "message": message,
+        }
+        for key in result.missing
+    ]
+    index = where[result.missing[0]]
+    values = services.stored_values(result.response)
+    form = section_form(
+        definition, definition["sections"][index], language, data=stored_data(values)
+    )
+    for problem in problems:
+        if problem["section"] == index + 1:
+            form[problem["key"]].errors = [message]
+    # 200, not 422: the answers given so far are kept as a draft (committed)
+    return _page(invitation, token, index, form=form, problems=problems)
+
+
+def _submitted(invitation: Invitation, response: Response, token: str):
+    """The thank-you page; a POST to a submitted form changes nothing.
+
+    A repeated Submit (double click, resent POST, a second tab) lands on the same thank-you
+    page; any other change attempt is answered 409 with the same summary.
+    """
+    if request.method == "POST" and request.form.get("action") == "submit":
+        return redirect(url_for(".survey", token=token), 303)
+    changed = request.method == "POST"
+    language = str(get_locale())
+    definition = response.instrument_version.definition
+    values = services.stored_values(response)
+    summary = [
+        {
+            "title": text(section["title"], language),
+            "answers": [
+                (text(item["text"], language), _display(item, values.get(item["key"]), definition))
+                for item in section["items"]
+            ],
+        }
+        for section in definition["sections"]
+    ]
+    submitted_at = response.submitted_at
+    local = submitted_at.astimezone(_local_now().tzinfo) if submitted_at else None
+    return (
+        render_template(
+            "responses/thanks.html",
+            invitation=invitation,
+            definition=definition,
+            summary=summary,
+            submitted_at=local,
+            changed=changed,
+            language=language,
+            text=text,
+        ),
+        409 if changed else 200,
+    )
+
+
+def _display(item: dict[str, Any], value: Any, definition: dict[str, Any]) -> str:
+    """An answer as the employer would read it back."""
+    language = str(get_locale())
+    if value is None:
+        return "—"
+    if value == NOT_APPLICABLE:
+        return _("Cannot judge")
+    kind = item["type"]
+    if kind in ("likert", "nps"):
+        label = text(definition["scales"][item["scale"]]["labels"].get(str(value)), language)
+        return f"{value} · {label}" if label else str(value)
+    if kind in ("single_choice", "multiple_choice"):
+        labels = {o["key"]: text(o["label"], language) for o in item["options"]}
+        chosen = value if isinstance(value, list) else [value]
+        return "; ".join(labels.get(key, key) for key in chosen)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)

@@ -1,0 +1,179 @@
+"""WTForms fields built from an instrument version's definition, one section at a time.
+
+No instrument has hand-written HTML: :func:`section_form` turns the items of a section into
+WTForms fields named by the item keys, with the scale points (and "cannot judge") as choices
+in the page's language. The fields validate the *shape* of each value (a point of the scale,
+an option of the item, a length limit, a real date); whether a required item was answered is
+decided on final submit by :func:`surveys.responses.services.missing_required`, so a draft
+can be saved half-filled.
+
+A :class:`wtforms.form.BaseForm` holds the fields, so item keys such as ``data`` or
+``errors`` cannot collide with form attributes. CSRF is checked for every POST by
+Flask-WTF's ``CSRFProtect``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import MultiDict
+from wtforms import fields, validators, widgets
+from wtforms.fields.choices import SelectChoice
+from wtforms.form import BaseForm
+
+from surveys.instruments.definitions import NUMERIC_TYPES, text
+
+#: The value of the "cannot judge / not applicable" choice of a scale item.
+NOT_APPLICABLE = "na"
+#: Longest accepted answers (characters); longer text gets a message, never a cut.
+SHORT_TEXT_MAX = 300
+LONG_TEXT_MAX = 5000
+#: Form fields that are not items.
+CONTROL_FIELDS = frozenset({"csrf_token", "action", "section"})
+
+
+class _RadioField(fields.RadioField):
+    """A radio group whose "not a valid choice" message names what is expected."""
+
+    def pre_validate(self, form: BaseForm) -> None:
+        if self.data is None:
+            return  # unanswered: fine for a draft, checked on final submit
+        if not any(self.data == choice.value for choice in self.iter_choices_objects()):
+            raise validators.ValidationError(self.gettext("Choose one of the offered answers."))
+
+    def iter_choices_objects(self):
+        return [c if isinstance(c, SelectChoice) else SelectChoice(*c) for c in self.choices]
+
+
+class _CheckboxesField(fields.SelectMultipleField):
+    """Multiple choice rendered as checkboxes."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+    def pre_validate(self, form: BaseForm) -> None:
+        allowed = {c.value for c in self.choices}
+        unknown = [v for v in self.data or [] if v not in allowed]
+        if unknown:
+            raise validators.ValidationError(self.gettext("Choose among the offered answers."))
+
+
+def _scale_choices(item: Mapping[str, Any], scale: Mapping[str, Any], language: str):
+    labels = scale.get("labels", {})
+    choices = [
+        SelectChoice(str(point), text(labels.get(str(point)), language) or str(point))
+        for point in range(int(scale["min"]), int(scale["max"]) + 1)
+    ]
+    if item.get("allow_na"):
+        choices.append(SelectChoice(NOT_APPLICABLE, str(_l("Cannot judge"))))
+    return choices
+
+
+def item_field(item: Mapping[str, Any], definition: Mapping[str, Any], language: str):
+    """The unbound WTForms field of one item."""
+    label = text(item["text"], language)
+    description = text(item.get("help"), language)
+    kind = item["type"]
+    if kind in NUMERIC_TYPES:
+        scale = definition["scales"][item["scale"]]
+        return _RadioField(
+            label,
+            choices=_scale_choices(item, scale, language),
+            description=description,
+            validate_choice=False,
+        )
+    if kind == "single_choice":
+        return _RadioField(
+            label,
+            choices=[SelectChoice(o["key"], text(o["label"], language)) for o in item["options"]],
+            description=description,
+            validate_choice=False,
+        )
+    if kind == "multiple_choice":
+        return _CheckboxesField(
+            label,
+            choices=[SelectChoice(o["key"], text(o["label"], language)) for o in item["options"]],
+            description=description,
+            validate_choice=False,
+        )
+    if kind == "date":
+        return fields.DateField(
+            label,
+            description=description,
+            validators=[validators.Optional()],
+            format="%Y-%m-%d",
+        )
+    limit = SHORT_TEXT_MAX if kind == "short_text" else LONG_TEXT_MAX
+    field_class = fields.StringField if kind == "short_text" else fields.TextAreaField
+    return field_class(
+        label,
+        description=description,
+        validators=[
+            validators.Length(
+                max=limit,
+                message=_l("At most %(max)d characters, please (this text is longer).", max=limit),
+            )
+        ],
+    )
+
+
+def section_form(
+    definition: Mapping[str, Any],
+    section: Mapping[str, Any],
+    language: str,
+    formdata: MultiDict | None = None,
+    data: Mapping[str, Any] | None = None,
+) -> BaseForm:
+    """A form of the items of ``section``, filled from ``formdata`` or stored ``data``."""
+    form = BaseForm(
+        [(item["key"], item_field(item, definition, language)) for item in section["items"]]
+    )
+    form.process(formdata, data=dict(data or {}))
+    return form
+
+
+def unknown_fields(formdata: MultiDict, section: Mapping[str, Any]) -> list[str]:
+    """Names posted that are neither an item of ``section`` nor a control field."""
+    allowed = CONTROL_FIELDS | {item["key"] for item in section["items"]}
+    return sorted(name for name in formdata if name not in allowed)
+
+
+def form_values(form: BaseForm, section: Mapping[str, Any]) -> dict[str, Any]:
+    """The validated answers of a section: key → value (None when unanswered).
+
+    Scale items give an ``int`` or :data:`NOT_APPLICABLE`; single choice an option key;
+    multiple choice a list of keys; texts a stripped ``str`` (None when blank); dates a date.
+    """
+    values: dict[str, Any] = {}
+    for item in section["items"]:
+        raw = form[item["key"]].data
+        kind = item["type"]
+        if kind in NUMERIC_TYPES:
+            values[item["key"]] = None if raw in (None, "") else _number_or_na(raw)
+        elif kind == "multiple_choice":
+            values[item["key"]] = list(dict.fromkeys(raw or [])) or None
+        elif kind in ("short_text", "long_text"):
+            values[item["key"]] = (raw or "").strip() or None
+        else:
+            values[item["key"]] = raw or None
+    return values
+
+
+def stored_data(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Stored answers as the ``data`` a section form is filled with."""
+    data: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, bool) or value is None:
+            continue
+        if isinstance(value, int):
+            data[key] = str(value)
+        elif isinstance(value, dt.date | str | list):
+            data[key] = value
+    return data
+
+
+def _number_or_na(raw: str) -> int | str:
+    return NOT_APPLICABLE if raw == NOT_APPLICABLE else int(raw)
