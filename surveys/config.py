@@ -60,6 +60,7 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "WTF_CSRF_TIME_LIMIT": None,  # tied to the session; long forms must not expire
         "BABEL_DEFAULT_LOCALE": "uz",
         "HAMKOR_LANGUAGES": ("uz", "ru", "en"),
+        "HAMKOR_TIMEZONE": env.get("HAMKOR_TIMEZONE", "Asia/Tashkent"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     secret = env.get("HAMKOR_SECRET_KEY")

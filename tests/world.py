@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import secrets
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from surveys.campaigns.tokens import assign_token
 from surveys.models import (
     AgreementKind,
     Campaign,
@@ -34,6 +34,7 @@ from surveys.models import (
 )
 from surveys.orm import utcnow
 from tests import factories
+from tests.campaigns.builders import SECRET
 
 #: URL parameters whose objects belong to one institution: A's staff must get 403/404 for B's.
 INSTITUTION_OWNED_PARAMS = frozenset(
@@ -96,13 +97,9 @@ def _institution_objects(
         programmes=[programme],
     )
     invitation = Invitation(
-        campaign=campaign,
-        employer=employer,
-        graduate=graduate,
-        nonce=secrets.token_hex(16),
-        token_hash=secrets.token_hex(32),
-        email=employer.contact_email,
+        campaign=campaign, employer=employer, graduate=graduate, email=employer.contact_email
     )
+    token = assign_token(invitation, SECRET)
     response = Response(
         invitation=invitation,
         instrument_version=version,
@@ -124,6 +121,7 @@ def _institution_objects(
             "campaign_id": campaign.id,
             "invitation_id": invitation.id,
             "response_id": response.id,
+            "token": token,  # the invitation's personal link (public pages)
             # not institution-owned: the same in both worlds
             "instrument_id": instrument.id,
             "version_id": version.id,
