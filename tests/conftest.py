@@ -108,6 +108,9 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
             "SQLALCHEMY_DATABASE_URI": database_url,
             "HAMKOR_BASE_URL": "http://hamkor.test",
             "RATELIMIT_STORAGE_URI": "memory://",
+            # Tests read English unless they ask for a language (?lang= or Accept-Language);
+            # production's default stays Uzbek.
+            "BABEL_DEFAULT_LOCALE": "en",
         }
     )
     app.instance_path = str(tmp_path / "instance")

@@ -25,8 +25,18 @@ CELLS = st.one_of(
 
 @pytest.fixture(scope="module")
 def request_context():
-    """Translations need a request context; these tests need no database."""
-    app = create_app({"SECRET_KEY": "x", "SQLALCHEMY_DATABASE_URI": "sqlite://", "TESTING": True})
+    """Translations need a request context; these tests need no database.
+
+    The messages are read in English, as in the ``app`` fixture (the default locale is Uzbek).
+    """
+    app = create_app(
+        {
+            "SECRET_KEY": "x",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "TESTING": True,
+            "BABEL_DEFAULT_LOCALE": "en",
+        }
+    )
     with app.test_request_context():
         yield
 
