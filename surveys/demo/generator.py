@@ -40,7 +40,7 @@ from surveys.registry.models import (
     ProgrammeLevel,
     institution_employers,
 )
-from surveys.responses.models import Answer, Response, ResponseStatus
+from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
 
 #: Number of graduation years in the demo (the last one is the year before ``today``).
 YEARS = 5
@@ -553,15 +553,7 @@ class _DemoBuilder:
         domain_effect: dict[str, float] = {}
         answered = len(items) if not draft else self.rng.randint(2, max(2, len(items) // 2))
         for item in items[:answered]:
-            row: dict[str, Any] = {
-                "item_key": item["key"],
-                "number": None,
-                "choice": None,
-                "choices": None,
-                "text": None,
-                "date": None,
-                "not_applicable": False,
-            }
+            row = blank_answer_row(item["key"])
             kind = item["type"]
             if kind == "likert":
                 domain = item["domain"]

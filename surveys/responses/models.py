@@ -73,3 +73,16 @@ class Answer(Base):
     not_applicable: Mapped[bool] = mapped_column(default=False)
 
     response: Mapped[Response] = relationship(back_populates="answers")
+
+
+def blank_answer_row(item_key: str) -> dict[str, Any]:
+    """An ``answers`` row for a bulk insert, every value column empty (set the one you need)."""
+    return {
+        "item_key": item_key,
+        "number": None,
+        "choice": None,
+        "choices": None,
+        "text": None,
+        "date": None,
+        "not_applicable": False,
+    }

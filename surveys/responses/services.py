@@ -25,7 +25,7 @@ from surveys.instruments.definitions import NUMERIC_TYPES, iter_items
 from surveys.orm import utcnow
 from surveys.registry.models import new_pseudonym
 from surveys.responses.forms import NOT_APPLICABLE
-from surveys.responses.models import Answer, Response, ResponseStatus
+from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
 
 
 class LinkUnavailable(Exception):
@@ -206,16 +206,7 @@ def _locked_response(session: Session, invitation: Invitation, language: str) ->
 
 
 def _answer_row(response_id: int, item: Mapping[str, Any], value: Any) -> dict[str, Any]:
-    row: dict[str, Any] = {
-        "response_id": response_id,
-        "item_key": item["key"],
-        "number": None,
-        "choice": None,
-        "choices": None,
-        "text": None,
-        "date": None,
-        "not_applicable": False,
-    }
+    row = blank_answer_row(item["key"]) | {"response_id": response_id}
     kind = item["type"]
     if kind in NUMERIC_TYPES:
         if value == NOT_APPLICABLE:
