@@ -64,6 +64,13 @@ def link_unavailable(exc: services.LinkUnavailable):
     return render_template("responses/unavailable.html", reason=exc.reason, exc=exc), exc.status
 
 
+@bp.after_request
+def no_store(response):
+    """Pages behind a personal link hold personal data: no cache may keep them."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @limiter.limit(_token_limit, deduct_when=_failed_lookup)
 def survey(token: str):

@@ -8,24 +8,25 @@
     var url = form.getAttribute("data-autosave-url");
     var status = form.querySelector("[data-autosave-status]");
     var timer = null;
-    var inFlight = false;
-    var pending = false;
     var stopped = false;
+    var current = Promise.resolve();  // saves run one after another, never two at once
 
     function say(key) {
       if (status) { status.textContent = status.getAttribute("data-" + key + "-text") || ""; }
     }
 
-    function save() {
-      if (stopped) { return; }
-      if (inFlight) { pending = true; return; }
-      inFlight = true;
-      say("saving");
+    function draft() {
       var body = new FormData(form);
       body.delete("action");
-      fetch(url, {
+      return body;
+    }
+
+    function post() {
+      if (stopped) { return Promise.resolve(); }
+      say("saving");
+      return fetch(url, {
         method: "POST",
-        body: body,
+        body: draft(),
         credentials: "same-origin",
         headers: { "Accept": "application/json" }
       }).then(function (response) {
@@ -39,10 +40,13 @@
         }
       }).catch(function () {
         say("failed");
-      }).then(function () {
-        inFlight = false;
-        if (pending) { pending = false; schedule(); }
       });
+    }
+
+    function save() {
+      timer = null;
+      current = current.then(post);
+      return current;
     }
 
     function schedule() {
@@ -50,18 +54,33 @@
       timer = setTimeout(save, DELAY_MS);
     }
 
+    // Save what is pending now; resolves when the server has it (or said no).
+    function flush() {
+      if (timer) { clearTimeout(timer); return save(); }
+      return current;
+    }
+
     form.addEventListener("change", schedule);
     form.addEventListener("input", function (event) {
       if (event.target.matches("textarea, input[type=text]")) { schedule(); }
     });
 
-    // Leave no change behind: a language switch or closing the tab flushes the draft.
+    // The language switcher reloads the page: the draft must be saved *before* the new page
+    // is built, or it would show the question unanswered (and a later Next would clear it).
+    // Capture phase on the document runs before the switcher's own submit-on-change.
+    document.addEventListener("change", function (event) {
+      var select = event.target.closest && event.target.closest("select[data-autosubmit]");
+      if (!select) { return; }
+      event.stopImmediatePropagation();
+      flush().then(function () { select.form.submit(); });
+    }, true);
+
+    // Closing the tab: hand the pending draft to the browser to deliver.
     window.addEventListener("pagehide", function () {
       if (timer && !stopped) {
         clearTimeout(timer);
-        var body = new FormData(form);
-        body.delete("action");
-        navigator.sendBeacon(url, body);
+        timer = null;
+        navigator.sendBeacon(url, draft());
       }
     });
 

@@ -108,11 +108,6 @@ def test_without_javascript_next_previous_and_save_keep_the_answers(new_context,
         expect(radio(again, key, "3")).to_be_checked()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: survey.js flushes the draft with sendBeacon on pagehide, which fires only "
-    "after the new-language page was already rendered, so the answer is missing there",
-)
 def test_answers_given_just_before_switching_language_are_on_the_switched_page(
     new_context, survey_link
 ):

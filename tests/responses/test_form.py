@@ -72,6 +72,7 @@ def test_the_form_shows_whom_and_what_is_assessed(client, link):
     assert 'value="na"' in html and "Cannot judge" in html
     assert 'name="action" value="next"' in html and 'value="submit"' not in html
     assert page.headers["Referrer-Policy"] == "no-referrer"
+    assert page.headers["Cache-Control"] == "no-store"
     assert "noindex" in html
 
 
