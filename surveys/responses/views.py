@@ -257,6 +257,7 @@ def _incomplete(invitation: Invitation, token: str, result: services.SubmitResul
             "section": where[key] + 1,
             "text": text(items[key]["text"], language),
             "message": message,
+            "unanswered": True,
         }
         for key in result.missing
     ]
