@@ -346,3 +346,25 @@ def test_guessing_tokens_is_rate_limited(app, client, link):
     for attempt in range(5):
         assert client.get(f"/s/{'Q' * 42}{attempt}").status_code == 404
     assert client.get("/s/" + "Q" * 43).status_code == 429
+
+
+def test_a_form_submitted_through_the_link_enters_the_ratings_table_pseudonymously(
+    client, db, link
+):
+    from analysis import compute_indicators
+    from surveys.responses.ratings import build_ratings, ratings_columns
+
+    fill_everything(client, link)
+    post_section(client, link, 4, ALL_ANSWERS[4], "submit")
+    rows = build_ratings(db, year=2025)
+    assert len(rows) == 6 + 6 + 4 + 2  # every scale item, the texts are not ratings
+    by_item = {row["item"]: row for row in rows}
+    assert by_item["la_change"]["score"] is None  # "cannot judge" is an empty score
+    assert by_item["pk_theory"]["score"] == 4 and by_item["recommend"]["score"] == 9
+    assert by_item["recommend"]["scale_min"] == 0 and by_item["recommend"]["scale_max"] == 10
+    flat = " ".join(str(value) for row in rows for value in row.values())
+    assert "Dilnoza" not in flat and "Shurtan" not in flat
+    # and the analysis package reads it as it is
+    records = compute_indicators(ratings_columns(db, year=2025), min_n=1)
+    overall = [r for r in records if r.indicator == "overall_satisfied" and r.programme != "*"]
+    assert overall and overall[0].n == 1 and overall[0].estimate == 1.0
