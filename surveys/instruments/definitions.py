@@ -41,6 +41,8 @@ _ITEM_FIELDS = {
     "text",
     "help",
     "options",
+    "not_before",
+    "not_in_future",
 }
 _SCALE_FIELDS = {"min", "max", "labels"}
 _OPTION_FIELDS = {"key", "label"}
@@ -128,6 +130,7 @@ def validate_definition(data: Mapping[str, Any]) -> dict[str, Any]:
                     f"in section '{item_keys[normalised['key']]}' (item keys must be unique in "
                     "the whole instrument)"
                 )
+            _check_not_before(normalised, normalised_section["items"], where)
             item_keys[normalised["key"]] = skey
             normalised_section["items"].append(normalised)
         result["sections"].append(normalised_section)
@@ -315,11 +318,43 @@ def _item(
                 f"{where}: the reserved item '{key}' must be a {expected} item on a "
                 f"{low}..{high} scale, not {kind}"
             )
+    _date_rules(item, kind, where, result)
     if kind in CHOICE_TYPES:
         result["options"] = _options(item.get("options"), where)
     elif item.get("options") is not None:
         raise DefinitionError(f"{where}: options are for single_choice and multiple_choice only")
     return result
+
+
+def _date_rules(item: Mapping[str, Any], kind: str, where: str, result: dict[str, Any]) -> None:
+    """``not_in_future`` (a flag) and ``not_before`` (an earlier date item), dates only.
+
+    Stored only when given, so definitions without them keep their checksum.
+    """
+    for rule in ("not_in_future", "not_before"):
+        if item.get(rule) is not None and kind != "date":
+            raise DefinitionError(f"{where}: {rule} is for date items only, not {kind}")
+    if item.get("not_in_future") is not None:
+        if not isinstance(item["not_in_future"], bool):
+            raise DefinitionError(
+                f"{where}: not_in_future must be true or false, got {item['not_in_future']!r}"
+            )
+        result["not_in_future"] = item["not_in_future"]
+    if item.get("not_before") is not None:
+        result["not_before"] = _key(item["not_before"], f"{where}: not_before")
+
+
+def _check_not_before(item: dict[str, Any], earlier: list[dict[str, Any]], where: str) -> None:
+    """``not_before`` names a date item shown before this one in the same section."""
+    other = item.get("not_before")
+    if other is None:
+        return
+    found = next((e for e in earlier if e["key"] == other), None)
+    if found is None or found["type"] != "date":
+        raise DefinitionError(
+            f"item '{item['key']}' ({where}): not_before must name a date item that comes "
+            f"earlier in the same section, got {other!r}"
+        )
 
 
 def _numeric(

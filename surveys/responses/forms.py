@@ -24,7 +24,7 @@ from wtforms import fields, validators, widgets
 from wtforms.fields.choices import SelectChoice
 from wtforms.form import BaseForm
 
-from surveys.instruments.definitions import NUMERIC_TYPES, text
+from surveys.instruments.definitions import NUMERIC_TYPES, item_map, text
 
 #: The value of the "cannot judge / not applicable" choice of a scale item.
 NOT_APPLICABLE = "na"
@@ -46,6 +46,33 @@ class _RadioField(fields.RadioField):
 
     def iter_choices_objects(self):
         return [c if isinstance(c, SelectChoice) else SelectChoice(*c) for c in self.choices]
+
+
+class _NotBefore:
+    """A date item's answer cannot be before the answer of an earlier date item."""
+
+    def __init__(self, other: str, other_label: str):
+        self.other, self.other_label = other, other_label
+
+    def __call__(self, form: BaseForm, field: fields.Field) -> None:
+        earlier = form[self.other].data if self.other in form else None
+        if field.data and earlier and field.data < earlier:
+            raise validators.ValidationError(
+                _l("This date cannot be before “%(other)s”.", other=self.other_label)
+            )
+
+
+class _NotInFuture:
+    """A date that has already happened (an interview, a reviewed period)."""
+
+    def __init__(self, today: dt.date):
+        self.today = today
+
+    def __call__(self, form: BaseForm, field: fields.Field) -> None:
+        if field.data and field.data > self.today:
+            raise validators.ValidationError(
+                _l("This date is in the future; give a date up to today.")
+            )
 
 
 class _CheckboxesField(fields.SelectMultipleField):
@@ -72,8 +99,10 @@ def _scale_choices(item: Mapping[str, Any], scale: Mapping[str, Any], language: 
     return choices
 
 
-def item_field(item: Mapping[str, Any], definition: Mapping[str, Any], language: str):
-    """The unbound WTForms field of one item."""
+def item_field(
+    item: Mapping[str, Any], definition: Mapping[str, Any], language: str, today: dt.date
+):
+    """The unbound WTForms field of one item (``today`` for dates that cannot be future)."""
     label = text(item["text"], language)
     description = text(item.get("help"), language)
     kind = item["type"]
@@ -100,11 +129,18 @@ def item_field(item: Mapping[str, Any], definition: Mapping[str, Any], language:
             validate_choice=False,
         )
     if kind == "date":
+        rules: list[Any] = [validators.Optional()]
+        if item.get("not_before"):
+            other = item_map(definition)[item["not_before"]]
+            rules.append(_NotBefore(other["key"], text(other["text"], language)))
+        if item.get("not_in_future"):
+            rules.append(_NotInFuture(today))
         return fields.DateField(
             label,
             description=description,
-            validators=[validators.Optional()],
+            validators=rules,
             format="%Y-%m-%d",
+            render_kw={"max": today.isoformat()} if item.get("not_in_future") else None,
         )
     limit = SHORT_TEXT_MAX if kind == "short_text" else LONG_TEXT_MAX
     field_class = fields.StringField if kind == "short_text" else fields.TextAreaField
@@ -126,10 +162,12 @@ def section_form(
     language: str,
     formdata: MultiDict | None = None,
     data: Mapping[str, Any] | None = None,
+    *,
+    today: dt.date,
 ) -> BaseForm:
     """A form of the items of ``section``, filled from ``formdata`` or stored ``data``."""
     form = BaseForm(
-        [(item["key"], item_field(item, definition, language)) for item in section["items"]]
+        [(item["key"], item_field(item, definition, language, today)) for item in section["items"]]
     )
     form.process(formdata, data=dict(data or {}))
     return form

@@ -145,9 +145,7 @@ def autosave(token: str):
 
 def _open(token: str) -> Invitation:
     """The invitation of a link that may be used now; its language becomes the default."""
-    invitation = services.open_link(
-        db.session, token, current_app.config["SECRET_KEY"], _local_now().date()
-    )
+    invitation = services.open_link(db.session, token, current_app.config["SECRET_KEY"], _today())
     g.invitation_language = invitation.language
     return invitation
 
@@ -159,6 +157,10 @@ def _local_now() -> dt.datetime:
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     return dt.datetime.now(zone)
+
+
+def _today() -> dt.date:
+    return _local_now().date()
 
 
 def _definition(invitation: Invitation) -> dict[str, Any]:
@@ -180,7 +182,9 @@ def _posted_form(invitation: Invitation, section: dict[str, Any]):
             names=", ".join(unknown[:5]),
         )
         abort(400, description=description)
-    return section_form(_definition(invitation), section, str(get_locale()), request.form)
+    return section_form(
+        _definition(invitation), section, str(get_locale()), request.form, today=_today()
+    )
 
 
 def _section_from(raw: str | None, sections: list[dict[str, Any]], values: dict[str, Any]):
@@ -211,7 +215,7 @@ def _page(
     sections = definition["sections"]
     section = sections[index]
     if form is None:
-        form = section_form(definition, section, language, data=data)
+        form = section_form(definition, section, language, data=data, today=_today())
     if problems is None:
         problems = [
             {"key": key, "section": index + 1, "text": form[key].label.text, "message": message}
@@ -264,7 +268,11 @@ def _incomplete(invitation: Invitation, token: str, result: services.SubmitResul
     index = where[result.missing[0]]
     values = services.stored_values(result.response)
     form = section_form(
-        definition, definition["sections"][index], language, data=stored_data(values)
+        definition,
+        definition["sections"][index],
+        language,
+        data=stored_data(values),
+        today=_today(),
     )
     for problem in problems:
         if problem["section"] == index + 1:

@@ -261,7 +261,31 @@ CASES = {
         lambda d: item(d, "notes").update(required="yes"),
         r"item 'notes'.*required must be true or false",
     ),
+    "date rule on a text item": (
+        lambda d: item(d, "notes").update(not_in_future=True),
+        r"item 'notes'.*not_in_future is for date items only",
+    ),
+    "not_before naming no earlier date item": (
+        lambda d: d["sections"][0]["items"].append(
+            {"key": "until", "type": "date", "text": T("Until"), "not_before": "notes"}
+        ),
+        r"item 'until' \(section 'main'\): not_before must name a date item .* got 'notes'",
+    ),
 }
+
+
+def test_date_rules_are_kept_only_where_given():
+    data = minimal()
+    data["sections"][0]["items"] += [
+        {"key": "since", "type": "date", "text": T("Since"), "not_in_future": True},
+        {"key": "until", "type": "date", "text": T("Until"), "not_before": "since"},
+    ]
+    result = validate_definition(data)
+    assert item(result, "since") == item(data, "since") | {"required": False, "allow_na": False}
+    assert item(result, "until")["not_before"] == "since"
+    assert "not_before" not in item(result, "since") and "not_in_future" not in item(
+        result, "until"
+    )
 
 
 @pytest.mark.parametrize("case", list(CASES))

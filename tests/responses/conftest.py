@@ -44,7 +44,15 @@ def link(db, make_institution, make_programme, make_graduate, make_employer) -> 
 
 
 def make_link(
-    db, make_institution, make_programme, make_graduate, make_employer, *, language="en", **campaign
+    db,
+    make_institution,
+    make_programme,
+    make_graduate,
+    make_employer,
+    *,
+    language="en",
+    instrument="attestation",
+    **campaign,
 ) -> Link:
     load_builtin_instruments(db)
     institution = make_institution(code="KARSHI", name="Karshi Engineering Institute")
@@ -55,7 +63,7 @@ def make_link(
     today = dt.date.today()
     found = campaign_for(
         db,
-        latest_version(db, "attestation"),
+        latest_version(db, instrument),
         [programme],
         opens_on=campaign.pop("opens_on", today - dt.timedelta(days=10)),
         closes_on=campaign.pop("closes_on", today + dt.timedelta(days=30)),

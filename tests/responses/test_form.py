@@ -368,3 +368,40 @@ def test_a_form_submitted_through_the_link_enters_the_ratings_table_pseudonymous
     records = compute_indicators(ratings_columns(db, year=2025), min_n=1)
     overall = [r for r in records if r.indicator == "overall_satisfied" and r.programme != "*"]
     assert overall and overall[0].n == 1 and overall[0].estimate == 1.0
+
+
+def test_dates_that_cannot_be_are_refused_beside_the_field(
+    client, db, make_institution, make_programme, make_graduate, make_employer
+):
+    """The performance review's period: not in the future, and its end not before its start."""
+    link = make_link(
+        db,
+        make_institution,
+        make_programme,
+        make_graduate,
+        make_employer,
+        instrument="performance",
+    )
+    today = dt.date.today()
+    html = client.get(link.url).get_data(as_text=True)
+    assert 'type="date" id="period_end"' in html and f'max="{today.isoformat()}"' in html
+    backwards = post_section(
+        client,
+        link,
+        1,
+        {"period_start": "2025-09-01", "period_end": "2025-03-31", "position": "Engineer"},
+    )
+    page = backwards.get_data(as_text=True)
+    assert backwards.status_code == 422
+    assert "This date cannot be before “Start of the period reviewed”." in page
+    future = (today + dt.timedelta(days=40)).isoformat()
+    ahead = post_section(client, link, 1, {"period_start": future})
+    assert ahead.status_code == 422 and "This date is in the future" in ahead.get_data(as_text=True)
+    nonsense = post_section(client, link, 1, {"period_start": "2025-02-30"})
+    assert nonsense.status_code == 422 and 'id="error-period_start"' in nonsense.get_data(
+        as_text=True
+    )
+    assert db.scalar(select(func.count()).select_from(Response)) == 0
+    fine = post_section(client, link, 1, {"period_start": "2025-03-01", "period_end": "2025-09-30"})
+    assert fine.status_code == 303
+    assert answers_of(db, link)["period_end"].date == dt.date(2025, 9, 30)
