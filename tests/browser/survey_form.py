@@ -10,32 +10,9 @@ import re
 
 from playwright.sync_api import Page, expect
 
-#: The attestation instrument's sections (surveys/instruments/builtin/attestation.yaml).
-SECTIONS = 4
-FIRST_SECTION_ITEMS = (
-    "pk_theory",
-    "pk_technology",
-    "pk_documents",
-    "ps_tasks",
-    "ps_quality",
-    "ps_problems",
-)
-#: Every required item of the instrument (all scale items; the two free texts are optional).
-REQUIRED_ITEMS = (
-    *FIRST_SECTION_ITEMS,
-    "sc_rules",
-    "sc_standards",
-    "ct_colleagues",
-    "ct_communication",
-    "rd_deadlines",
-    "rd_ownership",
-    "la_learning",
-    "la_change",
-    "ds_tools",
-    "ds_specialised",
-    "overall",
-    "recommend",
-)
+from tests.attestation import REQUIRED_ITEMS, SECTION_ITEMS, SECTIONS  # noqa: F401 (re-exported)
+
+FIRST_SECTION_ITEMS = SECTION_ITEMS[0]
 #: The message after "Save and continue later", and the autosave status ("All changes saved").
 SAVED_BY_BUTTON = re.compile(r"answers are saved", re.IGNORECASE)
 SAVED = re.compile(r"saved", re.IGNORECASE)

@@ -12,18 +12,12 @@ from surveys.campaigns.models import Invitation
 from surveys.campaigns.services import create_invitations
 from surveys.campaigns.tokens import token_for
 from surveys.instruments.services import latest_version, load_builtin_instruments
+from tests.attestation import SECTION_ITEMS
 from tests.campaigns.builders import SECRET, campaign_for, employ
 from tests.conftest import csrf_token_from
 
-#: Every required scale item of the attestation's first section.
-FIRST_SECTION = (
-    "pk_theory",
-    "pk_technology",
-    "pk_documents",
-    "ps_tasks",
-    "ps_quality",
-    "ps_problems",
-)
+#: Every item of the attestation's first section (all required scale items).
+FIRST_SECTION = SECTION_ITEMS[0]
 
 
 @dataclasses.dataclass

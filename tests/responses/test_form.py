@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from surveys.audit.models import AuditEvent
 from surveys.campaigns.models import Campaign, CampaignStatus
 from surveys.responses.models import Answer, Response, ResponseStatus
+from tests.attestation import SECTION_ITEMS
 from tests.conftest import csrf_token_from
 from tests.responses.conftest import (
     FIRST_SECTION,
@@ -21,17 +22,7 @@ from tests.responses.conftest import (
 #: Answers for every required item of the attestation, section by section.
 ALL_ANSWERS = {
     1: {key: "4" for key in FIRST_SECTION},
-    2: {
-        key: "3"
-        for key in (
-            "sc_rules",
-            "sc_standards",
-            "ct_colleagues",
-            "ct_communication",
-            "rd_deadlines",
-            "rd_ownership",
-        )
-    },
+    2: {key: "3" for key in SECTION_ITEMS[1]},
     3: {"la_learning": "5", "la_change": "na", "ds_tools": "4", "ds_specialised": "2"},
     4: {"overall": "4", "recommend": "9", "strengths": "Careful with safety rules."},
 }
