@@ -18,6 +18,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import fields, validators, widgets
@@ -41,11 +42,8 @@ class _RadioField(fields.RadioField):
     def pre_validate(self, form: BaseForm) -> None:
         if self.data is None:
             return  # unanswered: fine for a draft, checked on final submit
-        if not any(self.data == choice.value for choice in self.iter_choices_objects()):
-            raise validators.ValidationError(self.gettext("Choose one of the offered answers."))
-
-    def iter_choices_objects(self):
-        return [c if isinstance(c, SelectChoice) else SelectChoice(*c) for c in self.choices]
+        if not any(self.data == choice.value for choice in self.choices):
+            raise validators.ValidationError(_("Choose one of the offered answers."))
 
 
 class _NotBefore:
@@ -85,7 +83,7 @@ class _CheckboxesField(fields.SelectMultipleField):
         allowed = {c.value for c in self.choices}
         unknown = [v for v in self.data or [] if v not in allowed]
         if unknown:
-            raise validators.ValidationError(self.gettext("Choose among the offered answers."))
+            raise validators.ValidationError(_("Choose among the offered answers."))
 
 
 def _scale_choices(item: Mapping[str, Any], scale: Mapping[str, Any], language: str):
@@ -140,6 +138,7 @@ def item_field(
             description=description,
             validators=rules,
             format="%Y-%m-%d",
+            invalid_value_message=_l("Enter a real date (year, month and day)."),
             render_kw={"max": today.isoformat()} if item.get("not_in_future") else None,
         )
     limit = SHORT_TEXT_MAX if kind == "short_text" else LONG_TEXT_MAX

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
 from surveys.campaigns.tokens import find_invitation
-from surveys.instruments.definitions import NUMERIC_TYPES, iter_items
+from surveys.instruments.definitions import NUMERIC_TYPES, item_map, iter_items
 from surveys.orm import utcnow
 from surveys.registry.models import new_pseudonym
 from surveys.responses.forms import NOT_APPLICABLE
@@ -120,7 +120,7 @@ def save_answers(
     response = _locked_response(session, invitation, language)
     if response.status == ResponseStatus.SUBMITTED:
         raise AlreadySubmitted(response)
-    items = {item["key"]: item for item in iter_items(response.instrument_version.definition)}
+    items = item_map(response.instrument_version.definition)
     unknown = sorted(set(values) - set(items))
     if unknown:  # the forms only pass item keys; a caller bug, not user input
         raise KeyError(f"not items of this instrument: {', '.join(unknown)}")
