@@ -1,6 +1,6 @@
 """Browser fixtures: the app on a live port, one Chromium per session, a survey link.
 
-Chromium is Debian's (``/usr/bin/chromium``); ``playwright install`` is never needed. Each
+Chromium is Debian's (``/usr/bin/chromium``); Playwright never downloads a browser. Each
 test gets fresh browser contexts (fresh cookies, so a fresh session), and the app runs on
 the test's own database of the parametrized backend (SQLite and PostgreSQL).
 """
