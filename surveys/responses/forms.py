@@ -201,15 +201,11 @@ def form_values(form: BaseForm, section: Mapping[str, Any]) -> dict[str, Any]:
 
 def stored_data(values: Mapping[str, Any]) -> dict[str, Any]:
     """Stored answers as the ``data`` a section form is filled with."""
-    data: dict[str, Any] = {}
-    for key, value in values.items():
-        if isinstance(value, bool) or value is None:
-            continue
-        if isinstance(value, int):
-            data[key] = str(value)
-        elif isinstance(value, dt.date | str | list):
-            data[key] = value
-    return data
+    return {
+        key: str(value) if isinstance(value, int) else value
+        for key, value in values.items()
+        if value is not None
+    }
 
 
 def _number_or_na(raw: str) -> int | str:

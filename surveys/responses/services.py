@@ -144,12 +144,17 @@ def save_answers(
     return response
 
 
+def unanswered(value: Any) -> bool:
+    """Whether a stored value is no answer ("cannot judge" is an answer)."""
+    return value in (None, "", [])
+
+
 def missing_required(definition: Mapping[str, Any], values: Mapping[str, Any]) -> list[str]:
-    """Keys of the required items without an answer ("cannot judge" counts as an answer)."""
+    """Keys of the required items without an answer."""
     return [
         item["key"]
         for item in iter_items(definition)
-        if item.get("required") and values.get(item["key"]) in (None, "", [])
+        if item.get("required") and unanswered(values.get(item["key"]))
     ]
 
 

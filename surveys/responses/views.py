@@ -30,7 +30,7 @@ from flask_babel import gettext as _
 
 from surveys.campaigns.models import Invitation
 from surveys.extensions import db, limiter
-from surveys.instruments.definitions import item_map, text
+from surveys.instruments.definitions import NUMERIC_TYPES, item_map, text
 from surveys.responses import services
 from surveys.responses.forms import (
     LONG_TEXT_MAX,
@@ -151,9 +151,9 @@ def _open(token: str) -> Invitation:
 
 
 def _local_now() -> dt.datetime:
-    """Now in the institution's time zone (``HAMKOR_TIMEZONE``, default Asia/Tashkent)."""
+    """Now in the institution's time zone (``HAMKOR_TIMEZONE``; UTC if it is not a zone)."""
     try:
-        zone = ZoneInfo(current_app.config.get("HAMKOR_TIMEZONE") or "Asia/Tashkent")
+        zone = ZoneInfo(current_app.config["HAMKOR_TIMEZONE"])
     except (ZoneInfoNotFoundError, ValueError):
         zone = ZoneInfo("UTC")
     return dt.datetime.now(zone)
@@ -194,7 +194,7 @@ def _section_from(raw: str | None, sections: list[dict[str, Any]], values: dict[
     if not values:
         return 0
     for index, section in enumerate(sections):
-        if any(values.get(item["key"]) in (None, "", []) for item in section["items"]):
+        if any(services.unanswered(values.get(item["key"])) for item in section["items"]):
             return index
     return len(sections) - 1
 
@@ -328,7 +328,7 @@ def _display(item: dict[str, Any], value: Any, definition: dict[str, Any]) -> st
     if value == NOT_APPLICABLE:
         return _("Cannot judge")
     kind = item["type"]
-    if kind in ("likert", "nps"):
+    if kind in NUMERIC_TYPES:
         label = text(definition["scales"][item["scale"]]["labels"].get(str(value)), language)
         return f"{value} · {label}" if label else str(value)
     if kind in ("single_choice", "multiple_choice"):
