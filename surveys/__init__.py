@@ -14,7 +14,16 @@ from surveys.config import load_config
 from surveys.extensions import babel, csrf, db, limiter
 
 #: Feature packages whose ``views.bp`` blueprint is registered, in this order.
-FEATURES = ("auth", "registry", "instruments", "campaigns", "responses")
+FEATURES = (
+    "auth",
+    "admin",
+    "audit",
+    "registry",
+    "instruments",
+    "campaigns",
+    "responses",
+    "dashboard",
+)
 
 
 def _template_folder() -> str:

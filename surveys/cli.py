@@ -13,7 +13,7 @@ import click
 
 #: Modules whose ``commands`` list is added to ``hamkor`` (each a click command or group).
 COMMAND_MODULES = (
-    "surveys.auth.cli",
+    "surveys.admin.cli",
     "surveys.registry.cli",
     "surveys.instruments.cli",
     "surveys.campaigns.cli",

@@ -1,7 +1,8 @@
 """Every model, imported in one place so that Alembic and ``create_all`` see them all."""
 
+from surveys.admin.models import CommitteeAssignment
 from surveys.audit.models import AuditEvent
-from surveys.auth.models import CommitteeAssignment, Role, User
+from surveys.auth.models import Role, User
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation, campaign_programmes
 from surveys.instruments.models import Instrument, InstrumentKind, InstrumentVersion
 from surveys.orm import Base

@@ -11,10 +11,10 @@ MENU = (
     ("registry.import_upload", _l("Import"), {"staff", "admin"}),
     ("campaigns.index", _l("Campaigns"), {"staff", "admin"}),
     ("instruments.index", _l("Instruments"), {"staff", "admin"}),
-    ("auth.users", _l("Users"), {"admin"}),
-    ("auth.institutions", _l("Institutions"), {"admin"}),
-    ("auth.audit_log", _l("Audit log"), {"staff", "admin"}),
-    ("auth.committee_home", _l("Programmes under review"), {"committee"}),
+    ("admin.users", _l("Users"), {"admin"}),
+    ("admin.institutions", _l("Institutions"), {"admin"}),
+    ("audit.log", _l("Audit log"), {"staff", "admin"}),
+    ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )
 

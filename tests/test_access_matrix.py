@@ -155,7 +155,7 @@ def test_staff_cannot_open_another_institutions_objects(app, db):
             if own.status_code >= 400:
                 problems.append(f"staff of A GET {own.request.path}: {own.status_code}")
     assert not problems, "\n".join(problems)
-    assert {"auth.user_edit", "auth.institution_edit"} <= set(checked)
+    assert {"admin.user_edit", "admin.institution_edit"} <= set(checked)
 
 
 def test_post_only_endpoints_refuse_other_roles(app, db):
@@ -190,4 +190,4 @@ def test_post_only_endpoints_refuse_other_roles(app, db):
                 problems.append(f"{who} POST {url}: {response.status_code} {location}")
     assert not problems, "\n".join(problems)
     assert row_counts(db) == before
-    assert {"auth.user_set_active", "auth.user_reset_password"} <= set(checked)
+    assert {"admin.user_set_active", "admin.user_reset_password"} <= set(checked)

@@ -53,7 +53,7 @@ def test_every_post_without_csrf_token_is_refused_and_changes_nothing(app, db):
             problems.append(f"POST {url} ({rule.endpoint}): 400 page does not mention CSRF")
     assert not problems, "\n".join(problems)
     assert row_counts(db) == before
-    assert {"auth.login", "auth.logout", "auth.user_new", "auth.institution_edit"} <= set(posted)
+    assert {"auth.login", "auth.logout", "admin.user_new", "admin.institution_edit"} <= set(posted)
     # the refused logout did not log the admin out
     assert client.get("/admin/users").status_code == 200
 

@@ -1,15 +1,14 @@
-"""Users, their roles and their scope."""
+"""Users and their roles (committee scopes live in ``surveys.admin``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from surveys.orm import Base, enum_column_type, utcnow
-from surveys.registry.models import Institution, Programme
 
 
 class Role(enum.StrEnum):
@@ -42,27 +41,8 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
 
-    institution: Mapped[Institution | None] = relationship()
-    committee_assignments: Mapped[list[CommitteeAssignment]] = relationship(
-        back_populates="user", cascade="all, delete-orphan"
-    )
+    #: named, not imported: ``auth`` depends on no feature package (the registry included)
+    institution: Mapped[Institution | None] = relationship("Institution")  # noqa: F821
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
-
-
-class CommitteeAssignment(Base):
-    """What a committee member may read: an institution, or one programme of it."""
-
-    __tablename__ = "committee_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "institution_id", "programme_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
-    #: empty = every programme of the institution
-    programme_id: Mapped[int | None] = mapped_column(ForeignKey("programmes.id"))
-
-    user: Mapped[User] = relationship(back_populates="committee_assignments")
-    institution: Mapped[Institution] = relationship()
-    programme: Mapped[Programme | None] = relationship()

@@ -143,13 +143,12 @@ def create(
     from surveys.campaigns.services import CampaignError, create_campaign, create_invitations
     from surveys.extensions import db
     from surveys.instruments.services import get_version
-    from surveys.registry.models import Institution, Programme
+    from surveys.registry.models import Programme
+    from surveys.registry.services import institution_by_code
 
     opens_on, closes_on = _date(opens, "--opens"), _date(closes, "--closes")
     session = db.session
-    institution = session.scalars(
-        select(Institution).where(Institution.code == institution_code)
-    ).one_or_none()
+    institution = institution_by_code(session, institution_code)
     if institution is None:
         _fail(f"no institution with code {institution_code!r}")
     version = get_version(session, instrument_key, version_number)

@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from surveys.auth.models import CommitteeAssignment, Role, User
+from surveys.admin.models import CommitteeAssignment
+from surveys.auth.models import Role, User
 from surveys.auth.passwords import hash_password
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
 from surveys.campaigns.services import create_campaign, create_invitations
@@ -629,13 +630,15 @@ class _DemoBuilder:
                 role=role,
                 institution=self.institutions[inst_code] if role == Role.STAFF else None,
             )
+            self.session.add(user)
             if role == Role.COMMITTEE:
-                user.committee_assignments.append(
+                self.session.add(
                     CommitteeAssignment(
-                        institution=self.institutions[inst_code], programme_id=programme_id
+                        user=user,
+                        institution=self.institutions[inst_code],
+                        programme_id=programme_id,
                     )
                 )
-            self.session.add(user)
             result.append((email, str(role), password))
         self.session.flush()
         return result

@@ -39,15 +39,14 @@ def ratings(
 
     from surveys.extensions import db
     from surveys.instruments.models import Instrument
-    from surveys.registry.models import Institution
+    from surveys.registry.services import institution_by_code
     from surveys.responses.ratings import iter_ratings, write_ratings_csv
 
     session = db.session
     institution_id = None
     if institution_code is not None:
-        institution_id = session.scalar(
-            select(Institution.id).where(Institution.code == institution_code)
-        )
+        institution = institution_by_code(session, institution_code)
+        institution_id = institution.id if institution is not None else None
         if institution_id is None:
             raise click.BadParameter(
                 f"no institution with code {institution_code!r}", param_hint="--institution"

@@ -208,7 +208,7 @@ def test_every_command_has_help(runner):
 
 
 def test_user_add_asks_for_the_password_in_a_terminal(runner, db, monkeypatch):
-    monkeypatch.setattr("surveys.auth.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("surveys.admin.cli._stdin_is_terminal", lambda: True)
     result = runner.invoke(
         ["user", "add", "typed@uni.uz", "--role", "admin"],
         input="typed in twice\ntyped in twice\n",
@@ -221,7 +221,7 @@ def test_user_add_asks_for_the_password_in_a_terminal(runner, db, monkeypatch):
 
 
 def test_user_add_short_typed_password_exits_2(runner, db, monkeypatch):
-    monkeypatch.setattr("surveys.auth.cli._stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("surveys.admin.cli._stdin_is_terminal", lambda: True)
     result = runner.invoke(
         ["user", "add", "typed@uni.uz", "--role", "admin"], input="short\nshort\n"
     )

@@ -1,10 +1,11 @@
-"""The auth services called directly: they validate, audit and flush, and never commit."""
+"""The auth and admin services called directly: they validate, audit and flush, never commit."""
 
 import pytest
 from sqlalchemy import func, select
 
+from surveys.admin import services
+from surveys.admin.services import committee_assignments
 from surveys.audit.models import AuditEvent
-from surveys.auth import services
 from surveys.auth.models import Role, User
 from surveys.extensions import db as flask_db
 
@@ -46,7 +47,9 @@ def test_assignments_must_pair_a_programme_with_its_institution(
             role=Role.COMMITTEE,
             assignments=[(b.id, programme_of_b.id), (b.id, programme_of_b.id), (a.id, None)],
         )
-        assert len(result.user.committee_assignments) == 2  # the duplicate is dropped
+        assert (
+            len(committee_assignments(flask_db.session, result.user.id)) == 2
+        )  # the duplicate is dropped
         with pytest.raises(services.InputError, match="Only committee members"):
             services.update_user(
                 flask_db.session,

@@ -110,13 +110,14 @@ def user_add(
     The password is read from standard input with --password-stdin, asked for (twice) when
     the command runs in a terminal, or otherwise generated and printed once.
     """
-    from surveys.auth import services
+    from surveys.admin import services
     from surveys.auth.passwords import MIN_PASSWORD_LENGTH
     from surveys.extensions import db
+    from surveys.registry.services import institution_by_code
 
     institution_id = None
     if institution_code:
-        institution = services.institution_by_code(db.session, institution_code)
+        institution = institution_by_code(db.session, institution_code)
         if institution is None:
             raise InputError(
                 f"--institution: there is no institution with the code {institution_code!r} "
@@ -161,11 +162,11 @@ def user_add(
 
 def _parse_scope(session: Any, scope: str) -> tuple[int, int | None]:
     """``CODE`` or ``CODE/PROGRAMME`` → (institution id, programme id or None)."""
-    from surveys.auth import services
     from surveys.registry.models import Programme
+    from surveys.registry.services import institution_by_code
 
     code, _sep, programme_code = scope.partition("/")
-    institution = services.institution_by_code(session, code)
+    institution = institution_by_code(session, code)
     if institution is None:
         raise InputError(f"--committee: there is no institution with the code {code!r}.")
     if not programme_code:
@@ -190,12 +191,15 @@ def _parse_scope(session: Any, scope: str) -> tuple[int, int | None]:
 @with_app
 def user_list(role: str | None, fmt: str) -> None:
     """List login accounts (e-mail, role, institution, status, last login)."""
+    from surveys.admin.services import assignment_codes
     from surveys.auth.models import Role, User
     from surveys.extensions import db
 
     stmt = select(User).order_by(User.email)
     if role:
         stmt = stmt.where(User.role == Role(role))
+    users = list(db.session.scalars(stmt))
+    scopes = assignment_codes(db.session, [u.id for u in users])
     rows = [
         {
             "id": user.id,
@@ -203,14 +207,14 @@ def user_list(role: str | None, fmt: str) -> None:
             "role": user.role.value,
             "institution": user.institution.code if user.institution else None,
             "committee": [
-                a.institution.code + (f"/{a.programme.code}" if a.programme else "")
-                for a in user.committee_assignments
+                institution + (f"/{programme}" if programme else "")
+                for institution, programme in scopes.get(user.id, [])
             ],
             "active": user.active,
             "must_change_password": user.must_change_password,
             "last_login_at": user.last_login_at.isoformat() if user.last_login_at else None,
         }
-        for user in db.session.scalars(stmt)
+        for user in users
     ]
     if fmt != "json":
         for row in rows:
@@ -241,11 +245,12 @@ def user_list(role: str | None, fmt: str) -> None:
 @with_app
 def user_set_password(email: str, password_stdin: bool) -> None:
     """Give EMAIL a new password (read, asked for, or generated); their sessions end."""
-    from surveys.auth import services
+    from surveys.admin import services
     from surveys.auth.passwords import MIN_PASSWORD_LENGTH
+    from surveys.auth.services import find_user_by_email
     from surveys.extensions import db
 
-    user = services.find_user_by_email(db.session, email)
+    user = find_user_by_email(db.session, email)
     if user is None:
         raise InputError(f"EMAIL: there is no user with the e-mail {email!r}.")
     if password_stdin:
@@ -271,10 +276,11 @@ def user_set_password(email: str, password_stdin: bool) -> None:
 
 
 def _set_active(email: str, active: bool) -> None:
-    from surveys.auth import services
+    from surveys.admin import services
+    from surveys.auth.services import find_user_by_email
     from surveys.extensions import db
 
-    user = services.find_user_by_email(db.session, email)
+    user = find_user_by_email(db.session, email)
     if user is None:
         raise InputError(f"EMAIL: there is no user with the e-mail {email!r}.")
     _run_and_commit(lambda: services.set_user_active(db.session, user.id, active))
@@ -314,7 +320,7 @@ def institution_group() -> None:
 @with_app
 def institution_add(code: str, name: str, privacy_notice_file: Path | None) -> None:
     """Create the institution CODE (short, used in exports) called NAME."""
-    from surveys.auth import services
+    from surveys.admin import services
     from surveys.extensions import db
 
     notice = None

@@ -1,0 +1,1 @@
+"""What accreditation committees read: programmes under review and their statistics."""
