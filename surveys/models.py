@@ -9,6 +9,7 @@ from surveys.orm import Base
 from surveys.registry.models import (
     AgreementKind,
     Employer,
+    EmployerLink,
     EmploymentRecord,
     Graduate,
     Institution,
@@ -16,7 +17,6 @@ from surveys.registry.models import (
     PartnershipAgreement,
     Programme,
     ProgrammeLevel,
-    institution_employers,
 )
 from surveys.responses.models import Answer, Response, ResponseStatus
 
@@ -29,6 +29,7 @@ __all__ = [
     "CampaignStatus",
     "CommitteeAssignment",
     "Employer",
+    "EmployerLink",
     "EmploymentRecord",
     "Graduate",
     "Institution",
@@ -45,5 +46,4 @@ __all__ = [
     "Role",
     "User",
     "campaign_programmes",
-    "institution_employers",
 ]

@@ -13,6 +13,7 @@ MENU = (
     ("instruments.index", _l("Instruments"), {"staff", "admin"}),
     ("admin.users", _l("Users"), {"admin"}),
     ("admin.institutions", _l("Institutions"), {"admin"}),
+    ("admin.enterprises", _l("Enterprises"), {"admin"}),
     ("audit.log", _l("Audit log"), {"staff", "admin"}),
     ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),

@@ -173,7 +173,7 @@ def make_graduate(db):
 
 @pytest.fixture
 def make_employer(db):
-    return lambda **kw: factories.make_employer(db, **kw)
+    return lambda institution=None, **kw: factories.make_employer(db, institution, **kw)
 
 
 @pytest.fixture

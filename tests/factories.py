@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from surveys.models import (
     Employer,
+    EmployerLink,
     Graduate,
     Institution,
     Programme,
@@ -68,20 +69,51 @@ def make_graduate(session: Session, programme: Programme | None = None, **kw: An
     return obj
 
 
-def make_employer(session: Session, **kw: Any) -> Employer:
+def make_employer(session: Session, institution: Institution | None = None, **kw: Any) -> Employer:
+    """An enterprise's shared identity; with ``institution``, also that institution's link.
+
+    Identity fields: ``name`` (official), ``tax_number``, ``sector``, ``region``,
+    ``pseudonym``. Link fields (need ``institution``): ``link_name`` (default: the official
+    name), ``contact_name``, ``contact_email``, ``notes``.
+    """
     n = next(_counter)
+    link_fields = {
+        k: kw.pop(k) for k in ("link_name", "contact_name", "contact_email", "notes") if k in kw
+    }
+    if link_fields and institution is None:
+        raise TypeError("contact and notes belong to an institution's link: pass institution=")
     obj = Employer(
         name=kw.pop("name", f"Enterprise {n}"),
         tax_number=kw.pop("tax_number", f"{300000000 + n}"),
         sector=kw.pop("sector", "Oil and gas"),
         region=kw.pop("region", "Qashqadaryo"),
-        contact_name=kw.pop("contact_name", "HR Officer"),
-        contact_email=kw.pop("contact_email", f"hr{n}@enterprise.example"),
         **kw,
     )
     session.add(obj)
     session.flush()
+    if institution is not None:
+        link_employer(session, institution, obj, **link_fields)
     return obj
+
+
+def link_employer(
+    session: Session, institution: Institution, employer: Employer, **kw: Any
+) -> EmployerLink:
+    """``institution``'s own record of ``employer`` (name, contact, notes)."""
+    n = next(_counter)
+    link = EmployerLink(
+        institution=institution,
+        employer=employer,
+        name=kw.pop("link_name", employer.name),
+        sector=kw.pop("sector", employer.sector),
+        region=kw.pop("region", employer.region),
+        contact_name=kw.pop("contact_name", "HR Officer"),
+        contact_email=kw.pop("contact_email", f"hr{n}@enterprise.example"),
+        notes=kw.pop("notes", None),
+    )
+    session.add(link)
+    session.flush()
+    return link
 
 
 def make_user(

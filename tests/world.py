@@ -71,7 +71,7 @@ def _institution_objects(
     programme = factories.make_programme(session, institution, code=f"PRG-{tag}")
     graduate = factories.make_graduate(session, programme, full_name=f"Graduate {tag} Secretname")
     employer = factories.make_employer(session, name=f"Enterprise {tag}")
-    institution.employers.append(employer)
+    link = factories.link_employer(session, institution, employer)
     agreement = PartnershipAgreement(
         institution=institution,
         employer=employer,
@@ -97,7 +97,7 @@ def _institution_objects(
         programmes=[programme],
     )
     invitation = Invitation(
-        campaign=campaign, employer=employer, graduate=graduate, email=employer.contact_email
+        campaign=campaign, employer=employer, graduate=graduate, email=link.contact_email
     )
     token = assign_token(invitation, SECRET)
     response = Response(

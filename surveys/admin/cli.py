@@ -1,4 +1,4 @@
-"""``hamkor user …`` and ``hamkor institution …``: accounts and institutions from the shell.
+"""``hamkor user …``, ``hamkor institution …``, ``hamkor enterprise …`` from the shell.
 
 A newcomer's first steps are ``hamkor institution add`` and ``hamkor user add``; both write
 through the same services as the admin pages (same checks, same audit events, actor ``cli``).
@@ -26,6 +26,9 @@ _OPTION_NAMES = {
     "code": "CODE",
     "name": "NAME",
     "assignments": "--committee",
+    "tax_number": "--tax-number",
+    "sector": "--sector",
+    "region": "--region",
 }
 
 
@@ -357,4 +360,81 @@ def institution_list(fmt: str) -> None:
     print_rows(rows, ["id", "code", "name", "privacy_notice"], fmt)
 
 
-commands: list[click.Command] = [user_group, institution_group]
+@click.group("enterprise")
+def enterprise_group() -> None:
+    """Enterprises' shared identities (tax number, official name, sector, region).
+
+    Institutions keep their own name, contact and notes for an enterprise (imported with
+    their employers file); only the shared identity is read and corrected here.
+    """
+
+
+@enterprise_group.command("list")
+@click.option("--search", default=None, help="Text in the tax number, name, sector or region.")
+@FORMAT_OPTION
+@with_app
+def enterprise_list(search: str | None, fmt: str) -> None:
+    """List enterprises with the number of institutions that work with each."""
+    from surveys.admin import services
+    from surveys.extensions import db
+
+    page = services.list_enterprises(db.session, search=search, per_page=10**9)
+    rows = [
+        {
+            "tax_number": employer.tax_number,
+            "name": employer.name,
+            "sector": employer.sector,
+            "region": employer.region,
+            "institutions": institutions,
+        }
+        for employer, institutions in page.rows
+    ]
+    print_rows(rows, ["tax_number", "name", "sector", "region", "institutions"], fmt)
+
+
+@enterprise_group.command("edit")
+@click.argument("tax_number")
+@click.option("--name", default=None, help="New official name.")
+@click.option("--sector", default=None, help='New sector ("" to clear).')
+@click.option("--region", default=None, help='New region ("" to clear).')
+@click.option("--tax-number", "new_tax_number", default=None, help="Corrected tax number.")
+@with_app
+def enterprise_edit(
+    tax_number: str,
+    name: str | None,
+    sector: str | None,
+    region: str | None,
+    new_tax_number: str | None,
+) -> None:
+    """Correct the identity of the enterprise with TAX_NUMBER (audited: old and new values).
+
+    Options not given keep their value.
+    """
+    from surveys.admin import services
+    from surveys.extensions import db
+
+    employer = services.enterprise_by_tax_number(db.session, tax_number)
+    if employer is None:
+        raise InputError(f"TAX_NUMBER: no enterprise has the tax number {tax_number!r}.")
+    before = (employer.tax_number, employer.name, employer.sector, employer.region)
+    _run_and_commit(
+        lambda: services.update_enterprise(
+            db.session,
+            employer.id,
+            tax_number=employer.tax_number if new_tax_number is None else new_tax_number,
+            name=employer.name if name is None else name,
+            sector=employer.sector if sector is None else sector,
+            region=employer.region if region is None else region,
+        )
+    )
+    after = (employer.tax_number, employer.name, employer.sector, employer.region)
+    if after == before:
+        click.echo(f"Enterprise {employer.tax_number}: nothing to change.")
+    else:
+        click.echo(
+            f"Enterprise {employer.tax_number}: {employer.name}"
+            f" · {employer.sector or '—'} · {employer.region or '—'}"
+        )
+
+
+commands: list[click.Command] = [user_group, institution_group, enterprise_group]

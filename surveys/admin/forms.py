@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from surveys.auth.forms import EMAIL_VALIDATOR, role_choices, strip_filter
 from surveys.auth.passwords import MIN_PASSWORD_LENGTH
+from surveys.i18n import LANGUAGE_NAMES
 
 
 class _OptionalPassword:
@@ -98,7 +99,11 @@ class ConfirmForm(FlaskForm):
 
 
 class InstitutionForm(FlaskForm):
-    """Code, name and the privacy notice shown to employers."""
+    """Code, name and the privacy notice shown to employers; both also per language.
+
+    ``name_<language>`` and ``privacy_notice_<language>`` fields (one per language of
+    ``LANGUAGE_NAMES``) are added below the class: an empty one means "use the default".
+    """
 
     code = StringField(
         _l("Code"),
@@ -115,6 +120,63 @@ class InstitutionForm(FlaskForm):
             "Shown on every survey form: who processes the answers, why, and for how long."
         ),
         validators=[Optional(), Length(max=20000)],
+    )
+
+    def fill_languages(self, institution) -> None:
+        """Show an institution's names and notices per language in their fields."""
+        for language in LANGUAGE_NAMES:
+            getattr(self, f"name_{language}").data = (institution.names or {}).get(language)
+            getattr(self, f"privacy_notice_{language}").data = (
+                institution.privacy_notices or {}
+            ).get(language)
+
+    def languages(self) -> dict[str, dict[str, str | None]]:
+        """The per-language fields as the service takes them (``names``, ``privacy_notices``)."""
+        return {
+            "names": {lang: getattr(self, f"name_{lang}").data for lang in LANGUAGE_NAMES},
+            "privacy_notices": {
+                lang: getattr(self, f"privacy_notice_{lang}").data for lang in LANGUAGE_NAMES
+            },
+        }
+
+
+for _language, _label in LANGUAGE_NAMES.items():
+    setattr(
+        InstitutionForm,
+        f"name_{_language}",
+        StringField(
+            _l("Name in %(language)s", language=_label),
+            filters=[strip_filter],
+            validators=[Optional(), Length(max=255)],
+        ),
+    )
+    setattr(
+        InstitutionForm,
+        f"privacy_notice_{_language}",
+        TextAreaField(
+            _l("Privacy notice in %(language)s", language=_label),
+            validators=[Optional(), Length(max=20000)],
+        ),
+    )
+
+
+class EnterpriseForm(FlaskForm):
+    """An enterprise's shared identity, as an administrator corrects it."""
+
+    tax_number = StringField(
+        _l("Tax number"),
+        filters=[strip_filter],
+        description=_l("5 to 20 digits; the enterprise's key in every institution's imports."),
+        validators=[DataRequired(), Length(max=32)],
+    )
+    name = StringField(
+        _l("Official name"), filters=[strip_filter], validators=[DataRequired(), Length(max=255)]
+    )
+    sector = StringField(
+        _l("Sector"), filters=[strip_filter], validators=[Optional(), Length(max=128)]
+    )
+    region = StringField(
+        _l("Region"), filters=[strip_filter], validators=[Optional(), Length(max=128)]
     )
 
 

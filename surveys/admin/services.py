@@ -1,4 +1,4 @@
-"""User and institution administration: accounts, roles, committee scopes, institutions.
+"""Administration: accounts, roles, committee scopes, institutions, enterprises' identities.
 
 Services take a session, flush, and never commit; every change is audited in the same
 session. Bad input raises :class:`surveys.auth.services.InputError` naming the field.
@@ -6,10 +6,12 @@ session. Bad input raises :class:`surveys.auth.services.InputError` naming the f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from surveys.admin.models import CommitteeAssignment
@@ -24,14 +26,56 @@ from surveys.auth.services import (
     generate_password,
     normalize_email,
 )
-from surveys.registry.models import Institution, Programme
+from surveys.i18n import LANGUAGE_NAMES
+from surveys.registry.columns import CellError
+from surveys.registry.columns import tax_number as parse_tax_number
+from surveys.registry.models import Employer, EmployerLink, Institution, Programme
 from surveys.registry.services import institution_by_code
+from surveys.search import apply_search, search_condition
 
 #: Longest institution code (the column is String(32)); codes appear in every export.
 MAX_INSTITUTION_CODE = 32
 
 #: A committee member's scope: an institution, or one programme of it (programme id or None).
 Assignment = tuple[int, int | None]
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One page of a list: its rows and where it is among all matching rows."""
+
+    rows: Sequence[Any]
+    page: int
+    per_page: int
+    total: int  #: rows matching, on all pages
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _paged(session: Session, stmt: Select, page: int, per_page: int, *, scalars: bool) -> Page:
+    """Count ``stmt``'s rows, clamp ``page`` to the pages there are, and fetch that page."""
+    total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    page = min(max(page, 1), max(1, -(-total // per_page)))
+    window = stmt.offset((page - 1) * per_page).limit(per_page)
+    rows = session.scalars(window).all() if scalars else session.execute(window).all()
+    return Page(rows, page, per_page, total)
+
+
+def list_users(
+    session: Session,
+    *,
+    search: str | None = None,
+    role: Role | str | None = None,
+    page: int = 1,
+    per_page: int = 25,
+) -> Page:
+    """Users by e-mail, those whose e-mail contains ``search`` (any case) and have ``role``."""
+    stmt = apply_search(select(User), search, User.email)  # e-mails are stored lower-case
+    if role:
+        stmt = stmt.where(User.role == Role(role))
+    return _paged(session, stmt.order_by(User.email, User.id), page, per_page, scalars=True)
 
 
 def committee_assignments(session: Session, user_id: int) -> list[CommitteeAssignment]:
@@ -373,3 +417,161 @@ def update_institution(
         )
     session.flush()
     return institution
+
+
+def _clean_names(names: Mapping[str, str | None] | None, max_length: int | None) -> dict[str, str]:
+    """Texts per language, empty ones dropped, unknown languages refused."""
+    clean = {}
+    for language, value in (names or {}).items():
+        if language not in LANGUAGE_NAMES:
+            raise InputError("names", _("Unknown language “%(language)s”.", language=language))
+        value = (value or "").strip()
+        if value:
+            if max_length is not None and len(value) > max_length:
+                raise InputError(
+                    f"name_{language}",
+                    _("The name may have at most %(n)d characters.", n=max_length),
+                )
+            clean[language] = value
+    return clean
+
+
+def set_institution_languages(
+    session: Session,
+    institution_id: int,
+    *,
+    names: Mapping[str, str | None],
+    privacy_notices: Mapping[str, str | None],
+) -> Institution:
+    """Set an institution's name and privacy notice per language (empty = use the default).
+
+    Audited with the old and new values, like the other institution fields.
+    """
+    institution = session.get(Institution, institution_id)
+    if institution is None:
+        raise LookupError(f"no institution with id {institution_id}")
+    wanted = {
+        "names": _clean_names(names, 255),
+        "privacy_notices": _clean_names(privacy_notices, None),
+    }
+    changes = {}
+    for attr, value in wanted.items():
+        current = dict(getattr(institution, attr) or {})
+        if current != value:
+            changes[attr] = [current, value]
+            setattr(institution, attr, value)
+    if changes:
+        record_event(
+            session,
+            "auth.institution_updated",
+            obj=institution,
+            institution_id=institution.id,
+            details={"changes": changes},
+        )
+    session.flush()
+    return institution
+
+
+# --- enterprises (shared identities) ---------------------------------------------------------
+
+
+def list_enterprises(
+    session: Session, *, search: str | None = None, page: int = 1, per_page: int = 25
+) -> Page:
+    """Enterprises' shared identities by official name, with how many institutions link them.
+
+    ``search`` matches the tax number, official name, sector or region, or any name,
+    contact or note an institution keeps for the enterprise.
+    """
+    links = (
+        select(func.count(EmployerLink.id))
+        .where(EmployerLink.employer_id == Employer.id)
+        .correlate(Employer)
+        .scalar_subquery()
+    )
+    stmt = select(Employer, links.label("institutions"))
+    by_link = search_condition(search, EmployerLink.search_text)
+    if by_link is not None:
+        stmt = stmt.where(
+            or_(
+                search_condition(search, Employer.search_text),
+                Employer.id.in_(select(EmployerLink.employer_id).where(by_link)),
+            )
+        )
+    stmt = stmt.order_by(Employer.name, Employer.id)
+    return _paged(session, stmt, page, per_page, scalars=False)
+
+
+def enterprise_links(session: Session, employer_id: int) -> list[EmployerLink]:
+    """Every institution's link to an enterprise, by institution code (admins only)."""
+    stmt = (
+        select(EmployerLink)
+        .join(Institution, Institution.id == EmployerLink.institution_id)
+        .where(EmployerLink.employer_id == employer_id)
+        .order_by(Institution.code)
+    )
+    return list(session.scalars(stmt))
+
+
+def enterprise_by_tax_number(session: Session, tax_number: str) -> Employer | None:
+    """The enterprise with this tax number (spaces ignored), or None."""
+    return session.scalar(
+        select(Employer).where(Employer.tax_number == "".join((tax_number or "").split()))
+    )
+
+
+def update_enterprise(
+    session: Session,
+    employer_id: int,
+    *,
+    tax_number: str,
+    name: str,
+    sector: str | None = None,
+    region: str | None = None,
+) -> Employer:
+    """Change an enterprise's shared identity: tax number, official name, sector, region.
+
+    An administrator's act, audited with the old and new values (as an event of no
+    institution: staff never see it). What institutions keep about the enterprise (their
+    names for it, contacts, notes) is theirs and does not change. A tax number another
+    enterprise has is refused: two records of one enterprise are not merged here.
+    """
+    employer = session.get(Employer, employer_id)
+    if employer is None:
+        raise LookupError(f"no enterprise with id {employer_id}")
+    try:
+        tax_number = parse_tax_number(tax_number or "")
+    except CellError as exc:
+        raise InputError("tax_number", str(exc)) from exc
+    other = enterprise_by_tax_number(session, tax_number)
+    if other is not None and other.id != employer.id:
+        raise InputError(
+            "tax_number",
+            _("Another enterprise has the tax number %(tax)s.", tax=tax_number),
+        )
+    name = " ".join((name or "").split())
+    if not name:
+        raise InputError("name", _("The name is required."))
+    wanted = {"tax_number": tax_number, "name": name}
+    for field, value, limit in (("sector", sector, 128), ("region", region, 128)):
+        value = " ".join((value or "").split()) or None
+        if value is not None and len(value) > limit:
+            raise InputError(field, _("At most %(n)d characters.", n=limit))
+        wanted[field] = value
+    if len(name) > 255:
+        raise InputError("name", _("The name may have at most 255 characters."))
+    changes = {}
+    for attr, value in wanted.items():
+        if getattr(employer, attr) != value:
+            changes[attr] = [getattr(employer, attr), value]
+            setattr(employer, attr, value)
+    if changes:
+        session.flush()
+        record_event(
+            session,
+            "registry.enterprise_updated",
+            obj=employer,
+            details={"tax_number": employer.tax_number, "changes": changes},
+        )
+        session.flush()
+    return employer

@@ -1,4 +1,5 @@
-"""Administration pages: users (roles, committee scopes, passwords) and institutions."""
+"""Administration pages: users (roles, committee scopes, passwords), institutions, and the
+shared identities of enterprises."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
@@ -20,6 +22,7 @@ from wtforms.fields.choices import SelectChoice
 from surveys.admin import services
 from surveys.admin.forms import (
     ConfirmForm,
+    EnterpriseForm,
     InstitutionForm,
     NewUserForm,
     SetPasswordForm,
@@ -31,8 +34,9 @@ from surveys.auth.forms import role_choices
 from surveys.auth.models import Role, User
 from surveys.auth.services import InputError
 from surveys.extensions import db
-from surveys.registry.models import Institution, Programme
-from surveys.web import apply_input_error, no_store, page_arg
+from surveys.i18n import LANGUAGE_NAMES
+from surveys.registry.models import Employer, Institution, Programme
+from surveys.web import apply_input_error, no_store, page_arg, text_arg
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -45,14 +49,16 @@ PER_PAGE = 25
 
 def _institution_choices() -> list[SelectChoice]:
     institutions = db.session.scalars(select(Institution).order_by(Institution.code))
-    return [SelectChoice(str(i.id), f"{i.code} — {i.name}") for i in institutions]
+    language = str(get_locale())
+    return [SelectChoice(str(i.id), f"{i.code} — {i.name_in(language)}") for i in institutions]
 
 
 def _assignment_choices() -> list[SelectChoice]:
     """``i:<id>`` = a whole institution, ``p:<id>`` = one programme, grouped by institution."""
     choices = []
+    language = str(get_locale())
     for inst in db.session.scalars(select(Institution).order_by(Institution.code)):
-        group = f"{inst.code} — {inst.name}"
+        group = f"{inst.code} — {inst.name_in(language)}"
         choices.append(
             SelectChoice(
                 f"i:{inst.id}", _("%(code)s: all programmes", code=inst.code), optgroup=group
@@ -61,7 +67,9 @@ def _assignment_choices() -> list[SelectChoice]:
         for prog in inst.programmes:
             choices.append(
                 SelectChoice(
-                    f"p:{prog.id}", f"{inst.code} / {prog.code} — {prog.name}", optgroup=group
+                    f"p:{prog.id}",
+                    f"{inst.code} / {prog.code} — {prog.name_in(language)}",
+                    optgroup=group,
                 )
             )
     return choices
@@ -115,28 +123,21 @@ def users():
     """All users, searchable by e-mail and filterable by role, 25 a page."""
     form = UserSearchForm(request.args)
     form.role.choices = role_choices(blank=_("Any role"))
-    stmt = select(User)
+    search, role = None, None
     if form.validate():
-        if form.q.data:
-            like = "%" + form.q.data.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
-            stmt = stmt.where(func.lower(User.email).like(like, escape="\\"))
-        if form.role.data:
-            stmt = stmt.where(User.role == Role(form.role.data))
-    total = db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    pages = max(1, -(-total // PER_PAGE))
-    page = min(page_arg(), pages)
-    rows = db.session.scalars(
-        stmt.order_by(User.email).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
-    ).all()
-    args = {k: v for k, v in request.args.items() if k != "page" and v}
+        search, role = form.q.data or None, form.role.data or None
+    result = services.list_users(
+        db.session, search=search, role=role, page=page_arg(), per_page=PER_PAGE
+    )
+    args = {k: v for k, v in (("q", search), ("role", role)) if v}
     return render_template(
         "admin/users.html",
         form=form,
-        users=rows,
-        scopes=services.assignment_codes(db.session, [u.id for u in rows]),
-        page=page,
-        pages=pages,
-        total=total,
+        users=result.rows,
+        scopes=services.assignment_codes(db.session, [u.id for u in result.rows]),
+        page=result.page,
+        pages=result.pages,
+        total=result.total,
         args=args,
     )
 
@@ -302,12 +303,16 @@ def institution_new():
                 name=form.name.data,
                 privacy_notice=form.privacy_notice.data,
             )
+            services.set_institution_languages(db.session, institution.id, **form.languages())
         except InputError as error:
+            db.session.rollback()  # nothing of a refused form is kept
             apply_input_error(form, error)
         else:
             flash(_("Institution %(code)s created.", code=institution.code), "success")
             return redirect(url_for("admin.institutions"))
-    return render_template("admin/institution_form.html", form=form, institution=None)
+    return render_template(
+        "admin/institution_form.html", form=form, institution=None, languages=LANGUAGE_NAMES
+    )
 
 
 @bp.route("/institutions/<int:institution_id>", methods=["GET", "POST"])
@@ -318,6 +323,8 @@ def institution_edit(institution_id: int):
     if institution is None:
         abort(404)
     form = InstitutionForm(obj=institution)
+    if request.method == "GET":
+        form.fill_languages(institution)
     if form.validate_on_submit():
         try:
             services.update_institution(
@@ -327,9 +334,70 @@ def institution_edit(institution_id: int):
                 name=form.name.data,
                 privacy_notice=form.privacy_notice.data,
             )
+            services.set_institution_languages(db.session, institution.id, **form.languages())
         except InputError as error:
+            db.session.rollback()  # nothing of a refused form is kept
             apply_input_error(form, error)
         else:
             flash(_("Changes to %(code)s saved.", code=institution.code), "success")
             return redirect(url_for("admin.institutions"))
-    return render_template("admin/institution_form.html", form=form, institution=institution)
+    return render_template(
+        "admin/institution_form.html",
+        form=form,
+        institution=institution,
+        languages=LANGUAGE_NAMES,
+    )
+
+
+# --- enterprises (admin) ----------------------------------------------------------------------
+
+
+@bp.route("/enterprises")
+@roles_required(Role.ADMIN)
+def enterprises():
+    """Enterprises' shared identities: search, how many institutions work with each."""
+    search = text_arg("q")
+    result = services.list_enterprises(
+        db.session, search=search, page=page_arg(), per_page=PER_PAGE
+    )
+    return render_template(
+        "admin/enterprises.html",
+        result=result,
+        search=search or "",
+        args={"q": search} if search else {},
+    )
+
+
+@bp.route("/enterprises/<int:employer_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def enterprise_edit(employer_id: int):
+    """Correct an enterprise's identity (audited); see which institutions work with it."""
+    employer = db.session.get(Employer, employer_id)
+    if employer is None:
+        abort(404)
+    form = EnterpriseForm(obj=employer)
+    if form.validate_on_submit():
+        try:
+            services.update_enterprise(
+                db.session,
+                employer.id,
+                tax_number=form.tax_number.data,
+                name=form.name.data,
+                sector=form.sector.data,
+                region=form.region.data,
+            )
+        except InputError as error:
+            apply_input_error(form, error)
+        else:
+            flash(_("Changes to %(name)s saved.", name=employer.name), "success")
+            return redirect(url_for("admin.enterprises"))
+    status = 422 if form.errors else 200
+    return (
+        render_template(
+            "admin/enterprise_form.html",
+            form=form,
+            employer=employer,
+            links=services.enterprise_links(db.session, employer.id),
+        ),
+        status,
+    )

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from surveys.audit.models import AuditEvent
+from surveys.search import apply_search
 
 #: Keys whose values never enter the trail, whoever passes them (compared case-insensitively,
 #: as substrings: ``new_password``, ``token_hash``, ``api_secret`` … are all caught).
@@ -126,9 +127,8 @@ def _filtered(
         stmt = stmt.where(AuditEvent.institution_id == institution_id)
     if action:
         stmt = stmt.where(AuditEvent.action == action)
-    if actor:
-        pattern = "%" + actor.strip().lower().replace("%", r"\%").replace("_", r"\_") + "%"
-        stmt = stmt.where(func.lower(AuditEvent.actor).like(pattern, escape="\\"))
+    if actor:  # actors are e-mails (stored lower-case), ``cli`` or ``invitation:<id>``
+        stmt = apply_search(stmt, actor, AuditEvent.actor)
     if date_from is not None:
         start = dt.datetime.combine(date_from, dt.time.min, tzinfo=dt.UTC)
         stmt = stmt.where(AuditEvent.at >= start)

@@ -252,14 +252,20 @@ def invitation_rows(
     """Every invitation (of one campaign, or all) with its status and full personal link."""
     from sqlalchemy import select
 
-    from surveys.campaigns.models import Invitation
+    from surveys.campaigns.models import Campaign, Invitation
     from surveys.campaigns.tokens import invitation_link
-    from surveys.registry.models import Employer, Graduate
+    from surveys.registry.models import EmployerLink, Graduate
     from surveys.responses.models import Response
 
+    # the employer under the name the inviting institution uses for it
     query = (
-        select(Invitation, Employer.name, Graduate.full_name, Response.status)
-        .join(Employer, Employer.id == Invitation.employer_id)
+        select(Invitation, EmployerLink.name, Graduate.full_name, Response.status)
+        .join(Campaign, Campaign.id == Invitation.campaign_id)
+        .outerjoin(
+            EmployerLink,
+            (EmployerLink.employer_id == Invitation.employer_id)
+            & (EmployerLink.institution_id == Campaign.institution_id),
+        )
         .join(Graduate, Graduate.id == Invitation.graduate_id)
         .outerjoin(Response, Response.invitation_id == Invitation.id)
         .order_by(Invitation.id)

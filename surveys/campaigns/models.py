@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Column, ForeignKey, String, Table, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    ForeignKey,
+    String,
+    Table,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
 from surveys.instruments.models import InstrumentVersion
 from surveys.orm import Base, enum_column_type, utcnow
-from surveys.registry.models import Employer, Graduate, Institution, Programme
+from surveys.registry.models import Employer, EmployerLink, Graduate, Institution, Programme
 
 
 class CampaignStatus(enum.StrEnum):
@@ -86,5 +94,20 @@ class Invitation(Base):
     withdrawn_at: Mapped[dt.datetime | None]  #: set when staff withdraw the link
 
     campaign: Mapped[Campaign] = relationship(back_populates="invitations")
+    #: the enterprise's shared identity: its pseudonym is the ratings' ``rater_id``; its
+    #: name is never shown (the employer sees the inviting institution's, ``employer_link``)
     employer: Mapped[Employer] = relationship()
     graduate: Mapped[Graduate] = relationship()
+
+    @property
+    def employer_link(self) -> EmployerLink | None:
+        """The inviting institution's own record of the employer: the name and contact the
+        employer's form and e-mails show (None if the institution has none)."""
+        session = object_session(self)
+        if session is None:
+            return None
+        return session.scalar(
+            select(EmployerLink)
+            .join(Campaign, Campaign.institution_id == EmployerLink.institution_id)
+            .where(Campaign.id == self.campaign_id, EmployerLink.employer_id == self.employer_id)
+        )

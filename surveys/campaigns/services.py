@@ -17,7 +17,7 @@ from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation, campaign_programmes
 from surveys.campaigns.tokens import assign_token
 from surveys.instruments.models import InstrumentVersion
-from surveys.registry.models import Employer, EmploymentRecord, Graduate, Institution, Programme
+from surveys.registry.models import EmployerLink, EmploymentRecord, Graduate, Institution, Programme
 
 #: Languages an invitation (and the form behind it) can be in.
 INVITATION_LANGUAGES = ("uz", "ru", "en")
@@ -121,7 +121,8 @@ def create_invitations(
     Pairs come from employment records of graduates of the campaign's programmes and
     graduation year. Idempotent: pairs already invited are skipped, so re-running after an
     import adds only the new ones. Returns the invitations created now. Each is addressed to
-    the employer's contact e-mail, in ``language`` (default Uzbek), with a fresh token.
+    the contact e-mail the campaign's institution keeps for the employer (its own link; never
+    another institution's), in ``language`` (default Uzbek), with a fresh token.
     """
     language = language or DEFAULT_LANGUAGE
     if language not in INVITATION_LANGUAGES:
@@ -129,9 +130,15 @@ def create_invitations(
             f"language must be one of {', '.join(INVITATION_LANGUAGES)}, got {language!r}"
         )
     pairs = session.execute(
-        select(EmploymentRecord.employer_id, EmploymentRecord.graduate_id, Employer.contact_email)
+        select(
+            EmploymentRecord.employer_id, EmploymentRecord.graduate_id, EmployerLink.contact_email
+        )
         .join(Graduate, Graduate.id == EmploymentRecord.graduate_id)
-        .join(Employer, Employer.id == EmploymentRecord.employer_id)
+        .outerjoin(
+            EmployerLink,
+            (EmployerLink.employer_id == EmploymentRecord.employer_id)
+            & (EmployerLink.institution_id == campaign.institution_id),
+        )
         .join(
             campaign_programmes,
             (campaign_programmes.c.programme_id == Graduate.programme_id)

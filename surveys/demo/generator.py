@@ -32,6 +32,7 @@ from surveys.instruments.services import load_builtin_instruments
 from surveys.registry.models import (
     AgreementKind,
     Employer,
+    EmployerLink,
     EmploymentRecord,
     Graduate,
     Institution,
@@ -39,7 +40,6 @@ from surveys.registry.models import (
     PartnershipAgreement,
     Programme,
     ProgrammeLevel,
-    institution_employers,
 )
 from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
 
@@ -60,6 +60,73 @@ INSTITUTIONS = (
         "quality@tdtu.example",
     ),
 )
+
+#: The institutions' and programmes' names in Uzbek and Russian (the default is English).
+TRANSLATED_NAMES = {
+    "Karshi Engineering-Economics Institute — Faculty of Oil and Gas": {
+        "uz": "Qarshi muhandislik-iqtisodiyot instituti — Neft va gaz fakulteti",
+        "ru": "Каршинский инженерно-экономический институт — факультет нефти и газа",
+    },
+    "Tashkent State Technical University": {
+        "uz": "Toshkent davlat texnika universiteti",
+        "ru": "Ташкентский государственный технический университет",
+    },
+    "Machines and equipment of the oil and gas industry": {
+        "uz": "Neft va gaz sanoati mashinalari va jihozlari",
+        "ru": "Машины и оборудование нефтегазовой отрасли",
+    },
+    "Oil and gas field development and operation": {
+        "uz": "Neft va gaz konlarini ishlatish",
+        "ru": "Разработка и эксплуатация нефтяных и газовых месторождений",
+    },
+    "Technological machines of oil and gas processing": {
+        "uz": "Neft va gazni qayta ishlash texnologik mashinalari",
+        "ru": "Технологические машины нефтегазопереработки",
+    },
+    "Oil and gas equipment engineering (master)": {
+        "uz": "Neft-gaz jihozlari muhandisligi (magistratura)",
+        "ru": "Инженерия нефтегазового оборудования (магистратура)",
+    },
+    "Electrical power engineering": {"uz": "Elektr energetikasi", "ru": "Электроэнергетика"},
+    "Computer engineering": {"uz": "Kompyuter injiniringi", "ru": "Компьютерный инжиниринг"},
+    "Construction of buildings and structures": {
+        "uz": "Bino va inshootlar qurilishi",
+        "ru": "Строительство зданий и сооружений",
+    },
+    "Metallurgy": {"uz": "Metallurgiya", "ru": "Металлургия"},
+}
+
+
+def _privacy_notices(names: dict[str, str], contact: str) -> dict[str, str]:
+    """The demo institution's privacy notice in English (default), Uzbek and Russian."""
+    return {
+        "en": (
+            f"{names['en']} processes your answers only to assess and improve the training of "
+            "its graduates and as evidence in accreditation. Results are published only as "
+            "statistics over at least five responses; your name and the graduate's name never "
+            "appear in reports. Answers are kept for five years. "
+            f"Questions: {contact}."
+        ),
+        "uz": (
+            f"{names['uz']} javoblaringizni faqat bitiruvchilarni tayyorlash sifatini baholash "
+            "va yaxshilash uchun hamda akkreditatsiyada dalil sifatida qayta ishlaydi. Natijalar "
+            "faqat kamida beshta javob boʻyicha statistika sifatida eʼlon qilinadi; sizning "
+            "ismingiz va bitiruvchining ismi hisobotlarda hech qachon koʻrsatilmaydi. Javoblar "
+            f"besh yil saqlanadi. Savollar uchun: {contact}."
+        ),
+        "ru": (
+            f"{names['ru']} обрабатывает ваши ответы только для оценки и улучшения подготовки "
+            "своих выпускников и как доказательство при аккредитации. Результаты публикуются "
+            "только в виде статистики не менее чем по пяти ответам; ваше имя и имя выпускника "
+            "в отчётах не появляются. Ответы хранятся пять лет. "
+            f"Вопросы: {contact}."
+        ),
+    }
+
+
+#: Enterprises of the first institution that also partner with the second (shared identity,
+#: each institution with its own contact person and e-mail).
+SHARED_PARTNERS = 4
 
 #: (institution, code, name, level, field, yearly cohort size, quality, (strong, weak) domains)
 PROGRAMMES = (
@@ -230,6 +297,7 @@ def build_demo(
         Programme,
         Graduate,
         Employer,
+        EmployerLink,
         PartnershipAgreement,
         Internship,
         EmploymentRecord,
@@ -271,16 +339,13 @@ class _DemoBuilder:
 
     def registry(self) -> None:
         for code, name, contact in INSTITUTIONS:
+            notices = _privacy_notices({"en": name, **TRANSLATED_NAMES[name]}, contact)
             self.institutions[code] = Institution(
                 code=code,
                 name=name,
-                privacy_notice=(
-                    f"{name} processes your answers only to assess and improve the training of "
-                    "its graduates and as evidence in accreditation. Results are published only "
-                    "as statistics over at least five responses; your name and the graduate's "
-                    "name never appear in reports. Answers are kept for five years. "
-                    f"Questions: {contact}."
-                ),
+                names=TRANSLATED_NAMES[name],
+                privacy_notice=notices.pop("en"),
+                privacy_notices=notices,
             )
         self.session.add_all(self.institutions.values())
         self.session.flush()
@@ -290,6 +355,7 @@ class _DemoBuilder:
                 institution=self.institutions[inst],
                 code=code,
                 name=name,
+                names=TRANSLATED_NAMES[name],
                 level=level,
                 field_of_study=field_of_study,
             )
@@ -325,11 +391,19 @@ class _DemoBuilder:
         return f"{surname} {given} {patronym}"
 
     def partners(self) -> None:
+        """60 partners per institution; a few of the first's also work with the second.
+
+        An enterprise is one shared identity (tax number, official name, sector, region) and
+        one link per institution that works with it, holding that institution's own name for
+        it, contact person and e-mail.
+        """
         used_names: set[str] = set()
         tax = 301000000
-        for inst_code, inst in self.institutions.items():
-            partners = []
-            for _ in range(60):
+        for index, (inst_code, inst) in enumerate(self.institutions.items()):
+            shared = self._shared_partners() if index > 0 else []
+            partners: list[Employer] = [employer for employer, _ in shared]
+            new: list[Employer] = []
+            while len(partners) < 60:
                 sector, kinds = names.ENTERPRISE_KINDS[
                     self.rng.choice(SECTORS_BY_INSTITUTION[inst_code])
                 ]
@@ -349,23 +423,39 @@ class _DemoBuilder:
                     region="Qashqadaryo"
                     if inst_code == "QMII-NG" and self.rng.random() < 0.6
                     else self.rng.choice(names.REGIONS),
-                    contact_name=self._person_name(),
-                    contact_email=f"hr{tax}@enterprise.example",
                     pseudonym=self._pseudonym("E"),
                 )
                 partners.append(employer)
+                new.append(employer)
                 self.leniency[id(employer)] = self.rng.gauss(0, 0.35)
-            self.session.add_all(partners)
+            self.session.add_all(new)
             self.session.flush()
-            self.leniency.update({e.id: self.leniency.pop(id(e)) for e in partners})
-            self.session.execute(
-                insert(institution_employers),
-                [{"institution_id": inst.id, "employer_id": e.id} for e in partners],
+            self.leniency.update({e.id: self.leniency.pop(id(e)) for e in new})
+            domain = inst_code.lower().replace("-", "")
+            self.session.add_all(
+                EmployerLink(
+                    institution=inst,
+                    employer=employer,
+                    # the second institution writes a shared partner's name its own way
+                    name=own_name or employer.name,
+                    sector=employer.sector,
+                    region=employer.region,
+                    contact_name=self._person_name(),
+                    contact_email=f"{domain}.hr{employer.tax_number}@enterprise.example",
+                )
+                for employer, own_name in [*shared, *((e, None) for e in new)]
             )
             self.employers[inst_code] = partners
             self._agreements(inst, partners)
         self.session.flush()
         self._internships_and_employment()
+
+    def _shared_partners(self) -> list[tuple[Employer, str]]:
+        """Partners of the first institution that the next one works with too, with the name
+        the next one uses for each (its own spelling)."""
+        first = next(iter(self.employers.values()))
+        chosen = self.rng.sample(first, SHARED_PARTNERS)
+        return [(employer, f"{employer.name} ({employer.region})") for employer in chosen]
 
     def _agreements(self, institution: Institution, partners: list[Employer]) -> None:
         kinds = list(AgreementKind)

@@ -160,8 +160,6 @@ def _print_result(result, fmt: str) -> None:
         f"{result.created} {verb} created, {result.updated} {verb} updated, "
         f"{result.unchanged} unchanged."
     )
-    if result.linked:
-        click.echo(f"{result.linked} employer(s) {verb} added to the institution's registry.")
     if result.dry_run:
         click.echo("Dry run: nothing was written.")
 

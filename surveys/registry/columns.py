@@ -20,6 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from surveys.i18n import LANGUAGE_NAMES
 from surveys.registry.models import AgreementKind, ProgrammeLevel
 
 #: Oldest graduation year accepted (the database has the same bound).
@@ -84,9 +85,9 @@ def code(max_length: int) -> Parser:
 
 
 def tax_number(value: Any) -> str:
-    """A tax (registry) number: 5 to 20 digits; spaces inside are dropped."""
+    """A tax (registry) number: 5 to 20 digits (0-9); spaces inside are dropped."""
     result = re.sub(r"\s+", "", cell_text(value))
-    if not re.fullmatch(r"\d{5,20}", result):
+    if not re.fullmatch(r"[0-9]{5,20}", result):
         raise CellError(_("a tax number of 5 to 20 digits, e.g. 301234567"))
     return result
 
@@ -266,7 +267,7 @@ _EMPLOYER_TAX = Column(
     "employer_tax_number",
     tax_number,
     aliases=("tax number", "inn", "tin", "employer inn", "инн", "инн работодателя", "stir"),
-    help=_l("tax number of an employer already in the registry"),
+    help=_l("tax number of an employer already in this institution's registry"),
 )
 
 #: The import kinds, in the order they must be imported (later kinds refer to earlier ones).
@@ -287,7 +288,17 @@ IMPORT_KINDS: dict[str, ImportKind] = {
                     "name",
                     text(255),
                     aliases=("programme", "название", "наименование", "nomi"),
-                    help=_l("programme name"),
+                    help=_l("programme name (shown in every language that has none of its own)"),
+                ),
+                *(
+                    Column(
+                        f"name_{language}",
+                        text(255),
+                        required=False,
+                        aliases=(f"name ({language})", f"название {language}", f"nomi {language}"),
+                        help=_l("programme name in %(language)s (optional)", language=label),
+                    )
+                    for language, label in LANGUAGE_NAMES.items()
                 ),
                 Column(
                     "level",
@@ -345,7 +356,7 @@ IMPORT_KINDS: dict[str, ImportKind] = {
                     "tax_number",
                     tax_number,
                     aliases=("inn", "tin", "инн", "stir"),
-                    help=_l("tax number, the employer's key in the whole registry"),
+                    help=_l("tax number: which enterprise this row is about"),
                 ),
                 Column(
                     "name",
@@ -358,7 +369,7 @@ IMPORT_KINDS: dict[str, ImportKind] = {
                         "korxona",
                         "nomi",
                     ),
-                    help=_l("name of the enterprise"),
+                    help=_l("name of the enterprise, as this institution writes it"),
                 ),
                 Column(
                     "sector",
@@ -386,14 +397,22 @@ IMPORT_KINDS: dict[str, ImportKind] = {
                     email,
                     required=False,
                     aliases=("contact e-mail", "email", "e-mail", "эл. почта"),
-                    help=_l("contact e-mail (optional)"),
+                    help=_l("contact e-mail, where invitations are sent (optional)"),
+                ),
+                Column(
+                    "notes",
+                    text(2000),
+                    required=False,
+                    aliases=("note", "comment", "примечание", "комментарий", "izoh"),
+                    help=_l("notes (optional)"),
                 ),
             ),
             key=("tax_number",),
             notes=(
                 _l(
-                    "Employers are shared by all institutions: empty optional cells never "
-                    "erase what is already known about an employer."
+                    "What this file says about an enterprise — name, sector, region, contact, "
+                    "notes — is this institution's own: no other institution sees or changes "
+                    "it, even one that works with the same enterprise."
                 ),
             ),
         ),

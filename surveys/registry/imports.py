@@ -30,15 +30,16 @@ from surveys.registry.columns import (
 )
 from surveys.registry.models import (
     Employer,
+    EmployerLink,
     EmploymentRecord,
     Graduate,
     Institution,
     Internship,
     PartnershipAgreement,
     Programme,
-    institution_employers,
 )
 from surveys.registry.reading import FileProblem, Table, read_table
+from surveys.search import Searchable, search_text_for
 
 #: Rows per chunk of an ``IN (...)`` query (SQLite allows 32,766 parameters).
 CHUNK = 5000
@@ -78,7 +79,6 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    linked: int = 0  #: employers newly added to the institution's registry
     errors: list[ImportIssue] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     how_read: str = ""  #: e.g. "CSV, cp1251, ';'" or "XLSX, sheet Graduates"
@@ -106,7 +106,6 @@ class ImportResult:
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "employers_linked": self.linked,
             "errors": len(self.errors),
         }
 
@@ -171,7 +170,7 @@ def import_registry_file(
     order = {column.name: index for index, column in enumerate(spec.columns)}
     result.errors.sort(key=lambda e: (e.row or 0, order.get(e.column or "", -1)))
     if not result.ok:  # nothing will be written: counts of the valid rows would mislead
-        result.created = result.updated = result.unchanged = result.linked = 0
+        result.created = result.updated = result.unchanged = 0
     if not result.ok or dry_run:
         return result
     plan.write(session)
@@ -334,16 +333,13 @@ class Plan:
     model: Any
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
-    links: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, session: Session) -> None:
-        """Bulk INSERT new rows, UPDATE changed rows by primary key, link employers."""
+        """Bulk INSERT new rows, UPDATE changed rows by primary key."""
         for start in range(0, len(self.inserts), CHUNK):
             session.execute(insert(self.model), self.inserts[start : start + CHUNK])
         for start in range(0, len(self.updates), CHUNK):
             session.execute(update(self.model), self.updates[start : start + CHUNK])
-        if self.links:
-            session.execute(insert(institution_employers), self.links)
 
 
 def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
@@ -357,19 +353,20 @@ def _diff(
     result: ImportResult,
     existing: dict[str, Any] | None,
     wanted: dict[str, Any],
-    *,
-    keep_when_empty: bool = False,
 ) -> None:
-    """Queue an insert (no existing row), an update (some field differs) or count unchanged."""
+    """Queue an insert (no existing row), an update (some field differs) or count unchanged.
+
+    Bulk writes skip the ORM's events, so the row's ``search_text`` (when the model has one)
+    is computed here, into ``wanted``, from its full values: the existing ones with the
+    wanted ones on top. ``wanted`` itself is queued (callers may still fill in a new id).
+    """
+    if issubclass(plan.model, Searchable):
+        wanted["search_text"] = search_text_for(plan.model, {**(existing or {}), **wanted})
     if existing is None:
         plan.inserts.append(wanted)
         result.created += 1
         return
-    changes = {
-        name: value
-        for name, value in wanted.items()
-        if existing.get(name) != value and not (keep_when_empty and value is None)
-    }
+    changes = {name: value for name, value in wanted.items() if existing.get(name) != value}
     if changes:
         plan.updates.append({"id": existing["id"], **changes})
         result.updated += 1
@@ -383,20 +380,27 @@ def _rows_by(session: Session, stmt: Any, key: Callable[[Any], Any]) -> dict[Any
 
 
 def _employers(session: Session, tax_numbers: Iterable[str]) -> dict[str, dict[str, Any]]:
-    """Existing employers by tax number (chunked ``IN`` queries)."""
+    """Shared identities by tax number (chunked ``IN`` queries): their id, nothing else.
+
+    Only the employers planner asks, to know whether a new link needs a new identity; what
+    it finds never reaches the result, so an import cannot tell what exists elsewhere.
+    """
     found: dict[str, dict[str, Any]] = {}
-    columns = [getattr(Employer, c.key) for c in Employer.__table__.columns]
     for chunk in _chunks({t for t in tax_numbers if t is not None}):
-        stmt = select(*columns).where(Employer.tax_number.in_(chunk))
+        stmt = select(Employer.id, Employer.tax_number).where(Employer.tax_number.in_(chunk))
         found.update(_rows_by(session, stmt, lambda r: r.tax_number))
     return found
 
 
-def _linked_employer_ids(session: Session, institution_id: int) -> set[int]:
-    stmt = select(institution_employers.c.employer_id).where(
-        institution_employers.c.institution_id == institution_id
+def _employer_links(session: Session, institution_id: int) -> dict[str, dict[str, Any]]:
+    """The institution's own links (every column) by the enterprise's tax number."""
+    columns = [getattr(EmployerLink, c.key) for c in EmployerLink.__table__.columns]
+    stmt = (
+        select(*columns, Employer.tax_number)
+        .join(Employer, Employer.id == EmployerLink.employer_id)
+        .where(EmployerLink.institution_id == institution_id)
     )
-    return set(session.scalars(stmt))
+    return _rows_by(session, stmt, lambda r: r.tax_number)
 
 
 def _graduate_ids(session: Session, institution_id: int) -> dict[str, int]:
@@ -416,18 +420,33 @@ def _plan_programmes(
     """Programmes by (institution, code)."""
     plan = Plan(Programme)
     stmt = select(
-        Programme.id, Programme.code, Programme.name, Programme.level, Programme.field_of_study
+        Programme.id,
+        Programme.code,
+        Programme.name,
+        Programme.names,
+        Programme.level,
+        Programme.field_of_study,
+        Programme.search_text,
     ).where(Programme.institution_id == institution.id)
     existing = _rows_by(session, stmt, lambda r: r.code)
+    # name_uz, name_ru, … columns: a filled cell sets that language's name, an empty one
+    # removes it; languages without a column in the file keep theirs
+    languages = [n.removeprefix("name_") for n in positions if n.startswith("name_")]
     for record in records:
         if not record.valid:
             continue
         v = record.values
-        wanted = {"code": v["code"], "name": v["name"], "level": v["level"]}
+        current = existing.get(v["code"])
+        names = dict(current["names"] or {}) if current is not None else {}
+        for language in languages:
+            names.pop(language, None)
+            if v[f"name_{language}"]:
+                names[language] = v[f"name_{language}"]
+        wanted = {"code": v["code"], "name": v["name"], "names": names, "level": v["level"]}
         wanted["field_of_study"] = v["field_of_study"]
-        if v["code"] not in existing:
+        if current is None:
             wanted["institution_id"] = institution.id
-        _diff(plan, result, existing.get(v["code"]), wanted)
+        _diff(plan, result, current, wanted)
     return plan
 
 
@@ -452,6 +471,7 @@ def _plan_graduates(
         Graduate.graduation_year,
         Graduate.full_name,
         Graduate.email,
+        Graduate.search_text,
     ).where(Graduate.institution_id == institution.id)
     existing = _rows_by(session, stmt, lambda r: r.student_number)
     known = ", ".join(sorted(programmes)[:20]) or _("none yet: import programmes first")
@@ -488,58 +508,94 @@ def _plan_employers(
     positions: dict[str, int],
     result: ImportResult,
 ) -> _EmployerPlan:
-    """Employers by tax number (global); each is also linked to the importing institution."""
-    plan = Plan(Employer)
-    existing = _employers(session, (r.values["tax_number"] for r in records if r.valid))
-    linked = _linked_employer_ids(session, institution.id)
+    """The institution's own records of enterprises (its links), by tax number.
+
+    A tax number new to the institution is "created" whether or not another institution
+    works with the same enterprise: the new link gets this file's name, sector, region,
+    contact and notes, and the shared identity is made from them only when no enterprise
+    has the tax number yet. An existing identity is never changed and never read back, so
+    counts and messages say nothing about other institutions.
+    """
+    plan = Plan(EmployerLink)
+    links = _employer_links(session, institution.id)
+    valid = [r for r in records if r.valid]
+    new_to_us = {r.values["tax_number"] for r in valid} - set(links)
+    identities = _employers(session, new_to_us)
     # optional columns absent from the file leave those fields untouched
     optional = [
-        name for name in ("sector", "region", "contact_name", "contact_email") if name in positions
+        name
+        for name in ("sector", "region", "contact_name", "contact_email", "notes")
+        if name in positions
     ]
-    new_numbers: list[str] = []
-    for record in records:
-        if not record.valid:
-            continue
+    new_identities: list[dict[str, Any]] = []
+    pending: dict[str, dict[str, Any]] = {}  # tax number -> queued link insert without an id
+    for record in valid:
         v = record.values
+        tax = v["tax_number"]
         wanted = {"name": v["name"], **{name: v[name] for name in optional}}
-        current = existing.get(v["tax_number"])
-        if current is None:
-            wanted["tax_number"] = v["tax_number"]
-            new_numbers.append(v["tax_number"])
-        elif current["id"] not in linked:
-            plan.links.append({"institution_id": institution.id, "employer_id": current["id"]})
-            linked.add(current["id"])
-        # Employers are shared between institutions: an empty cell never erases known data.
-        _diff(plan, result, current, wanted, keep_when_empty=True)
-    result.linked = len(plan.links) + len(new_numbers)
-    return _EmployerPlan(plan, institution.id, new_numbers)
+        link = links.get(tax)
+        if link is None:
+            wanted["institution_id"] = institution.id
+            identity = identities.get(tax)
+            if identity is not None:
+                wanted["employer_id"] = identity["id"]
+            else:
+                new_identities.append(
+                    {
+                        "tax_number": tax,
+                        "name": v["name"],
+                        "sector": v.get("sector"),
+                        "region": v.get("region"),
+                    }
+                )
+                pending[tax] = wanted
+        _diff(plan, result, link, wanted)
+    for row in new_identities:
+        row["search_text"] = search_text_for(Employer, row)
+    return _EmployerPlan(plan, new_identities, pending)
 
 
 @dataclass
 class _EmployerPlan:
-    """New employers get their ids on insert; link them to the institution afterwards."""
+    """New identities get their ids on insert; the links waiting for them get them after."""
 
     plan: Plan
-    institution_id: int
-    new_tax_numbers: list[str]
+    new_identities: list[dict[str, Any]]
+    waiting: dict[str, dict[str, Any]]  #: tax number -> link insert without ``employer_id``
 
     def write(self, session: Session) -> None:
+        for start in range(0, len(self.new_identities), CHUNK):
+            session.execute(insert(Employer), self.new_identities[start : start + CHUNK])
+        if self.waiting:
+            ids = _employers(session, self.waiting)
+            for tax, row in self.waiting.items():
+                row["employer_id"] = ids[tax]["id"]
         self.plan.write(session)
-        if self.new_tax_numbers:
-            ids = _employers(session, self.new_tax_numbers)
-            session.execute(
-                insert(institution_employers),
-                [
-                    {"institution_id": self.institution_id, "employer_id": e["id"]}
-                    for e in ids.values()
-                ],
-            )
+
+
+def _linked_employers(
+    session: Session, institution_id: int, tax_numbers: Iterable[str | None]
+) -> dict[str, dict[str, Any]]:
+    """The enterprises the institution has a link to, by tax number (``id`` = employer id).
+
+    Agreements, employment and internships may only name these: a tax number the
+    institution has not imported as an employer is unknown here, whoever else has it.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks({t for t in tax_numbers if t is not None}):
+        stmt = (
+            select(Employer.id, Employer.tax_number)
+            .join(EmployerLink, EmployerLink.employer_id == Employer.id)
+            .where(EmployerLink.institution_id == institution_id, Employer.tax_number.in_(chunk))
+        )
+        found.update(_rows_by(session, stmt, lambda r: r.tax_number))
+    return found
 
 
 def _resolve_employer(
     record: Record, employers: dict[str, dict[str, Any]], result: ImportResult
 ) -> int | None:
-    """The id of the row's employer, or an error naming the unknown tax number."""
+    """The id of the row's employer (one in this institution's registry), or an error."""
     tax = record.values.get("employer_tax_number")
     if tax is None:
         return None
@@ -549,7 +605,10 @@ def _resolve_employer(
             record.row,
             "employer_tax_number",
             record.raw.get("employer_tax_number"),
-            _("the tax number of an employer in the registry (import employers first)"),
+            _(
+                "the tax number of an employer in this institution's registry (import "
+                "employers first)"
+            ),
         )
         record.valid = False
         return None
@@ -575,12 +634,6 @@ def _resolve_graduate(
     return graduate_id
 
 
-def _links_for(institution_id: int, employer_ids: Iterable[int], linked: set[int]) -> list[dict]:
-    """``institution_employers`` rows for employers the institution is not linked to yet."""
-    new = sorted(set(employer_ids) - linked)
-    return [{"institution_id": institution_id, "employer_id": e} for e in new]
-
-
 def _plan_agreements(
     session: Session,
     institution: Institution,
@@ -588,14 +641,15 @@ def _plan_agreements(
     positions: dict[str, int],
     result: ImportResult,
 ) -> Plan:
-    """Agreements by (institution, number); the employer must be in the registry."""
+    """Agreements by (institution, number); the employer must be in this institution's registry."""
     plan = Plan(PartnershipAgreement)
-    employers = _employers(session, (r.values.get("employer_tax_number") for r in records))
+    employers = _linked_employers(
+        session, institution.id, (r.values.get("employer_tax_number") for r in records)
+    )
     stmt = select(
         *[getattr(PartnershipAgreement, c.key) for c in PartnershipAgreement.__table__.columns]
     ).where(PartnershipAgreement.institution_id == institution.id)
     existing = _rows_by(session, stmt, lambda r: r.number)
-    used: list[int] = []
     for record in records:
         employer_id = _resolve_employer(record, employers, result)
         if not record.valid:
@@ -612,9 +666,6 @@ def _plan_agreements(
         if v["number"] not in existing:
             wanted.update(institution_id=institution.id, number=v["number"])
         _diff(plan, result, existing.get(v["number"]), wanted)
-        used.append(employer_id)
-    plan.links = _links_for(institution.id, used, _linked_employer_ids(session, institution.id))
-    result.linked = len(plan.links)
     return plan
 
 
@@ -629,7 +680,9 @@ def _plan_periods(
     """Employment records and internships: (graduate, employer, start date) is the key."""
     plan = Plan(model)
     graduates = _graduate_ids(session, institution.id)
-    employers = _employers(session, (r.values.get("employer_tax_number") for r in records))
+    employers = _linked_employers(
+        session, institution.id, (r.values.get("employer_tax_number") for r in records)
+    )
     columns = [getattr(model, c.key) for c in model.__table__.columns]
     stmt = select(*columns).join(Graduate, Graduate.id == model.graduate_id)
     stmt = stmt.where(Graduate.institution_id == institution.id)
@@ -645,7 +698,6 @@ def _plan_periods(
             ).where(PartnershipAgreement.institution_id == institution.id),
             lambda r: r.number,
         )
-    used: list[int] = []
     for record in records:
         graduate_id = _resolve_graduate(record, graduates, result)
         employer_id = _resolve_employer(record, employers, result)
@@ -684,9 +736,6 @@ def _plan_periods(
         if key not in existing:
             wanted.update(graduate_id=graduate_id, employer_id=employer_id, start_date=key[2])
         _diff(plan, result, existing.get(key), wanted)
-        used.append(employer_id)
-    plan.links = _links_for(institution.id, used, _linked_employer_ids(session, institution.id))
-    result.linked = len(plan.links)
     return plan
 
 

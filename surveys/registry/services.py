@@ -11,19 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session, aliased
 
+from surveys.i18n import LANGUAGE_NAMES
 from surveys.registry.models import (
     Employer,
+    EmployerLink,
     EmploymentRecord,
     Graduate,
     Institution,
     Internship,
     PartnershipAgreement,
     Programme,
-    institution_employers,
 )
+from surveys.search import apply_search
 from surveys.spreadsheets import neutralise_formula  # noqa: F401  (re-exported for callers)
 
 #: Rows per page on the staff list pages.
@@ -31,7 +33,14 @@ PER_PAGE = 50
 
 #: The columns each list shows, in order (keys of the row dicts).
 LIST_COLUMNS: dict[str, tuple[str, ...]] = {
-    "programmes": ("code", "name", "level", "field_of_study", "graduates"),
+    "programmes": (
+        "code",
+        "name",
+        *(f"name_{language}" for language in LANGUAGE_NAMES),
+        "level",
+        "field_of_study",
+        "graduates",
+    ),
     "graduates": (
         "student_number",
         "full_name",
@@ -47,6 +56,7 @@ LIST_COLUMNS: dict[str, tuple[str, ...]] = {
         "region",
         "contact_name",
         "contact_email",
+        "notes",
     ),
     "agreements": (
         "number",
@@ -94,17 +104,15 @@ class RegistryPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _like(text: str) -> str:
-    """A case-insensitive substring pattern with ``%`` and ``_`` taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _our_link(institution_id: int, employer_id: Any) -> Any:
+    """An alias of the institution's own link to the row's employer (outer-joined).
 
-
-def _search(stmt: Select, search: str | None, *columns: Any) -> Select:
-    if not search or not search.strip():
-        return stmt
-    pattern = _like(search.strip())
-    return stmt.where(or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+    Lists show the enterprise under the name this institution uses, never the shared
+    identity's official name nor another institution's.
+    """
+    link = aliased(EmployerLink)
+    condition = and_(link.employer_id == employer_id, link.institution_id == institution_id)
+    return link, condition
 
 
 def _programmes(institution_id: int, search: str | None, **_: Any) -> Select:
@@ -117,11 +125,12 @@ def _programmes(institution_id: int, search: str | None, **_: Any) -> Select:
     stmt = select(
         Programme.code,
         Programme.name,
+        Programme.names,
         Programme.level,
         Programme.field_of_study,
         graduates.label("graduates"),
     ).where(Programme.institution_id == institution_id)
-    stmt = _search(stmt, search, Programme.code, Programme.name, Programme.field_of_study)
+    stmt = apply_search(stmt, search, Programme.search_text)
     return stmt.order_by(Programme.code)
 
 
@@ -148,7 +157,7 @@ def _graduates(
         stmt = stmt.where(Programme.code == programme)
     if year:
         stmt = stmt.where(Graduate.graduation_year == year)
-    stmt = _search(stmt, search, Graduate.full_name, Graduate.student_number, Graduate.email)
+    stmt = apply_search(stmt, search, Graduate.search_text)
     return stmt.order_by(Graduate.graduation_year.desc(), Graduate.full_name, Graduate.id)
 
 
@@ -156,70 +165,73 @@ def _employers(institution_id: int, search: str | None, **_: Any) -> Select:
     stmt = (
         select(
             Employer.tax_number,
-            Employer.name,
-            Employer.sector,
-            Employer.region,
-            Employer.contact_name,
-            Employer.contact_email,
+            EmployerLink.name,
+            EmployerLink.sector,
+            EmployerLink.region,
+            EmployerLink.contact_name,
+            EmployerLink.contact_email,
+            EmployerLink.notes,
         )
-        .join(institution_employers, institution_employers.c.employer_id == Employer.id)
-        .where(institution_employers.c.institution_id == institution_id)
+        .join(Employer, Employer.id == EmployerLink.employer_id)
+        .where(EmployerLink.institution_id == institution_id)
     )
-    stmt = _search(stmt, search, Employer.name, Employer.tax_number, Employer.region)
-    return stmt.order_by(Employer.name, Employer.id)
+    stmt = apply_search(stmt, search, EmployerLink.search_text, Employer.tax_number)
+    return stmt.order_by(EmployerLink.name, EmployerLink.id)
 
 
 def _agreements(institution_id: int, search: str | None, **_: Any) -> Select:
+    link, on = _our_link(institution_id, PartnershipAgreement.employer_id)
     stmt = (
         select(
             PartnershipAgreement.number,
             Employer.tax_number.label("employer_tax_number"),
-            Employer.name.label("employer_name"),
+            link.name.label("employer_name"),
             PartnershipAgreement.kind,
             PartnershipAgreement.signed_on,
             PartnershipAgreement.valid_from,
             PartnershipAgreement.valid_until,
         )
         .join(Employer, Employer.id == PartnershipAgreement.employer_id)
+        .outerjoin(link, on)
         .where(PartnershipAgreement.institution_id == institution_id)
     )
-    stmt = _search(stmt, search, PartnershipAgreement.number, Employer.name, Employer.tax_number)
+    stmt = apply_search(
+        stmt, search, PartnershipAgreement.search_text, link.search_text, Employer.tax_number
+    )
     return stmt.order_by(PartnershipAgreement.signed_on.desc(), PartnershipAgreement.number)
 
 
 def _employment(institution_id: int, search: str | None, **_: Any) -> Select:
+    link, on = _our_link(institution_id, EmploymentRecord.employer_id)
     stmt = (
         select(
             Graduate.student_number,
             Graduate.full_name,
             Employer.tax_number.label("employer_tax_number"),
-            Employer.name.label("employer_name"),
+            link.name.label("employer_name"),
             EmploymentRecord.position,
             EmploymentRecord.start_date,
             EmploymentRecord.end_date,
         )
         .join(Graduate, Graduate.id == EmploymentRecord.graduate_id)
         .join(Employer, Employer.id == EmploymentRecord.employer_id)
+        .outerjoin(link, on)
         .where(Graduate.institution_id == institution_id)
     )
-    stmt = _search(
-        stmt,
-        search,
-        Graduate.full_name,
-        Graduate.student_number,
-        Employer.name,
-        EmploymentRecord.position,
+    stmt = apply_search(
+        stmt, search, Graduate.search_text, link.search_text, EmploymentRecord.search_text
     )
     return stmt.order_by(EmploymentRecord.start_date.desc(), EmploymentRecord.id)
 
 
 def _internships(institution_id: int, search: str | None, **_: Any) -> Select:
+    link, on = _our_link(institution_id, Internship.employer_id)
     stmt = (
         select(
             Graduate.student_number,
             Graduate.full_name,
             Employer.tax_number.label("employer_tax_number"),
-            Employer.name.label("employer_name"),
+            link.name.label("employer_name"),
             Internship.mentor_name,
             Internship.start_date,
             Internship.end_date,
@@ -227,16 +239,12 @@ def _internships(institution_id: int, search: str | None, **_: Any) -> Select:
         )
         .join(Graduate, Graduate.id == Internship.graduate_id)
         .join(Employer, Employer.id == Internship.employer_id)
+        .outerjoin(link, on)
         .outerjoin(PartnershipAgreement, PartnershipAgreement.id == Internship.agreement_id)
         .where(Graduate.institution_id == institution_id)
     )
-    stmt = _search(
-        stmt,
-        search,
-        Graduate.full_name,
-        Graduate.student_number,
-        Employer.name,
-        Internship.mentor_name,
+    stmt = apply_search(
+        stmt, search, Graduate.search_text, link.search_text, Internship.search_text
     )
     return stmt.order_by(Internship.start_date.desc(), Internship.id)
 
@@ -257,6 +265,15 @@ LIST_KINDS = tuple(_QUERIES)
 def _plain(value: Any) -> Any:
     """Enums as their stored value, so templates and JSON show ``bachelor``."""
     return getattr(value, "value", value)
+
+
+def _row(mapping: Any) -> dict[str, Any]:
+    """A result row as the list's dict: names per language become ``name_uz``, ``name_ru``…"""
+    row = {key: _plain(value) for key, value in mapping.items()}
+    if "names" in row:
+        names = row.pop("names") or {}
+        row.update({f"name_{language}": names.get(language) for language in LANGUAGE_NAMES})
+    return row
 
 
 def list_registry(
@@ -282,7 +299,7 @@ def list_registry(
         rows = session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).all()
     return RegistryPage(
         kind=kind,
-        rows=[{k: _plain(v) for k, v in row._mapping.items()} for row in rows],
+        rows=[_row(row._mapping) for row in rows],
         total=total,
         page=page,
         per_page=per_page,

@@ -19,6 +19,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,12 +27,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from surveys.auth.access import institution_scope, roles_required
 from surveys.auth.models import Role
 from surveys.extensions import db
+from surveys.i18n import LANGUAGE_NAMES
 from surveys.registry import services
 from surveys.registry.columns import IMPORT_KINDS
 from surveys.registry.forms import ImportForm
 from surveys.registry.imports import SHOWN_ERRORS, import_registry_file, template_csv
 from surveys.registry.models import Institution
 from surveys.registry.services import LIST_COLUMNS, LIST_KINDS
+from surveys.web import clean_text, id_arg, int_arg, page_arg, text_arg
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
 
@@ -53,6 +56,7 @@ COLUMN_LABELS = {
     "region": _l("Region"),
     "contact_name": _l("Contact"),
     "contact_email": _l("Contact e-mail"),
+    "notes": _l("Notes"),
     "number": _l("Number"),
     "employer_tax_number": _l("Employer tax number"),
     "employer_name": _l("Employer"),
@@ -66,6 +70,13 @@ COLUMN_LABELS = {
     "mentor_name": _l("Mentor"),
     "agreement_number": _l("Agreement"),
 }
+
+COLUMN_LABELS.update(
+    {
+        f"name_{language}": _l("Name (%(language)s)", language=label)
+        for language, label in LANGUAGE_NAMES.items()
+    }
+)
 
 #: How stored enum values are shown in the lists.
 VALUE_LABELS = {
@@ -96,7 +107,7 @@ def _institution() -> Institution | None:
 
     An admin who has not chosen gets the first institution; None when there is none yet.
     """
-    scope = institution_scope(request.args.get("institution", type=int))
+    scope = institution_scope(id_arg("institution"))
     if scope is None:  # admin without a choice
         choices = services.institutions(db.session)
         return choices[0] if choices else None
@@ -141,17 +152,18 @@ def list_rows(kind: str):
     institution = _institution()
     if institution is None:
         return render_template("registry/no_institution.html")
-    search = request.args.get("q", "").strip()[:200] or None
-    programme = request.args.get("programme", "").strip() or None
-    year = request.args.get("year", type=int)
+    search = text_arg("q")
+    programme = text_arg("programme", max_length=32) if kind == "graduates" else None
+    year = int_arg("year", minimum=1, maximum=9999) if kind == "graduates" else None
     page = services.list_registry(
         db.session,
         kind,
         institution.id,
         search=search,
-        programme=programme if kind == "graduates" else None,
-        year=year if kind == "graduates" else None,
-        page=request.args.get("page", 1, type=int),
+        programme=programme,
+        year=year,
+        page=page_arg(),
+        per_page=services.PER_PAGE,
     )
     filters = {}
     if kind == "graduates":
@@ -159,7 +171,9 @@ def list_rows(kind: str):
             "programmes": services.programme_codes(db.session, institution.id),
             "years": services.graduation_years(db.session, institution.id),
         }
-    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    # the pager keeps what was understood, nothing else (a stray ``kind=`` cannot reach url_for)
+    query = {"q": search, "programme": programme, "year": year, **_scope_args(institution)}
+    query = {k: v for k, v in query.items() if v}
     return render_template(
         "registry/list.html",
         kind=kind,
@@ -215,14 +229,16 @@ def _uploaded_file(form: ImportForm, institution_id: int) -> tuple[str, bytes] |
     """The file of this request: a new upload, or the checked one sent back signed."""
     upload = form.file.data
     if upload:
-        return upload.filename or "upload", upload.read()
+        return clean_text(upload.filename, max_length=255) or "upload", upload.read()
     try:
         data = base64.b64decode(form.staged.data, validate=True)
     except (binascii.Error, ValueError):
         return None
-    name = form.staged_name.data or "upload"
+    name = clean_text(form.staged_name.data, max_length=255) or "upload"
     expected = _stage_signature(institution_id, form.kind.data, name, data)
-    if not hmac.compare_digest(expected, form.staged_signature.data or ""):
+    # bytes, not str: compare_digest refuses non-ASCII text, and the field comes from anyone
+    given = (form.staged_signature.data or "").encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(expected.encode(), given):
         return None
     return name, data
 
@@ -240,10 +256,11 @@ def import_upload():
     admin = g.user.role == Role.ADMIN
     if admin:
         form.institution.choices = {
-            i.id: f"{i.code} · {i.name}" for i in services.institutions(db.session)
+            i.id: f"{i.code} · {i.name_in(str(get_locale()))}"
+            for i in services.institutions(db.session)
         }
-        if request.method == "GET" and request.args.get("institution", type=int):
-            form.institution.data = request.args.get("institution", type=int)
+        if request.method == "GET" and id_arg("institution"):
+            form.institution.data = id_arg("institution")
     else:
         del form.institution
     if request.method == "GET" and request.args.get("kind") in IMPORT_KINDS:

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from surveys.campaigns.models import Campaign
 from surveys.campaigns.services import create_campaign
 from surveys.instruments.models import InstrumentVersion
-from surveys.registry.models import Employer, EmploymentRecord, Graduate, Programme
+from surveys.registry.models import (
+    Employer,
+    EmployerLink,
+    EmploymentRecord,
+    Graduate,
+    Institution,
+    Programme,
+)
 from tests import factories
 
 SECRET = "test-secret-key-0123456789abcdef"  # the ``app`` fixture's SECRET_KEY
@@ -18,6 +26,15 @@ SECRET = "test-secret-key-0123456789abcdef"  # the ``app`` fixture's SECRET_KEY
 def employ(
     session: Session, graduate: Graduate, employer: Employer, start: dt.date | None = None
 ) -> EmploymentRecord:
+    """An employment record; the graduate's institution gets a link to the employer first
+    if it has none (an import would refuse the record otherwise)."""
+    institution = session.get(Institution, graduate.institution_id)
+    if not session.scalar(
+        select(EmployerLink.id).where(
+            EmployerLink.institution_id == institution.id, EmployerLink.employer_id == employer.id
+        )
+    ):
+        factories.link_employer(session, institution, employer, contact_email=None)
     record = EmploymentRecord(
         graduate=graduate,
         employer=employer,

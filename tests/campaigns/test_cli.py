@@ -23,7 +23,7 @@ def registry(db, make_institution, make_programme, make_graduate, make_employer)
     oil = make_programme(institution, code="OIL")
     gas = make_programme(institution, code="GAS")
     make_programme(make_institution(code="OTHER"), code="ELSE")
-    acme = make_employer(name="Acme LLC", contact_email="hr@acme.example")
+    acme = make_employer(institution, name="Acme LLC", contact_email="hr@acme.example")
     graduates = [
         make_graduate(oil, graduation_year=2025, full_name="Aziza Karimova"),
         make_graduate(oil, graduation_year=2025, full_name="Bekzod Tursunov"),
@@ -188,7 +188,7 @@ def test_invite_adds_only_missing_pairs(runner, db, registry, make_graduate, mak
     campaign = db.scalars(select(Campaign)).one()
     assert "created with 3 invitation(s)" in result.output
     newcomer = make_graduate(registry["graduates"][0].programme, graduation_year=2025)
-    employ(db, newcomer, make_employer(contact_email=None))
+    employ(db, newcomer, make_employer())
     db.commit()
     result = runner.invoke(["campaigns", "invite", str(campaign.id)])
     assert result.exit_code == 0

@@ -89,8 +89,8 @@ def test_invitations_pair_employers_with_the_graduates_they_employ(
     old = make_graduate(programme, graduation_year=2024)
     elsewhere = make_graduate(other_programme, graduation_year=2025)
     unemployed = make_graduate(programme, graduation_year=2025)  # noqa: F841
-    acme = make_employer(contact_email="hr@acme.example")
-    zeta = make_employer(contact_email=None)
+    acme = make_employer(programme.institution, contact_email="hr@acme.example")
+    zeta = make_employer(programme.institution, contact_email=None)
     employ(db, ann, acme)
     employ(db, ann, acme, start=dt.date(2026, 1, 1))  # a second record: still one pair
     employ(db, ann, zeta)

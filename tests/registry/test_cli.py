@@ -136,6 +136,9 @@ def test_registry_list_formats(runner, institution, make_programme, db):
     assert result.stdout.splitlines()[0].split() == [
         "code",
         "name",
+        "name_uz",
+        "name_ru",
+        "name_en",
         "level",
         "field_of_study",
         "graduates",

@@ -14,11 +14,11 @@ from surveys.audit.models import AuditEvent
 from surveys.registry.models import (
     AgreementKind,
     Employer,
+    EmployerLink,
     EmploymentRecord,
     Graduate,
     Internship,
     PartnershipAgreement,
-    institution_employers,
 )
 from tests.registry.conftest import example
 
@@ -43,12 +43,11 @@ def test_example_chain_imports_every_kind(import_chain, institution, db, count):
     }
     assert count(Graduate, institution_id=institution.id) == 40
     assert count(EmploymentRecord) == 25
-    linked = db.scalars(
-        select(institution_employers.c.employer_id).where(
-            institution_employers.c.institution_id == institution.id
-        )
-    ).all()
-    assert len(linked) == 8
+    links = db.scalars(select(EmployerLink).where(EmployerLink.institution_id == institution.id))
+    by_tax = {link.employer.tax_number: link for link in links}
+    assert len(by_tax) == 8
+    assert by_tax["302345671"].contact_email == "hr71@corp.example.uz"
+    assert by_tax["302345671"].employer.name == by_tax["302345671"].name  # a new identity
     # human labels in any language become the enum value
     sh3 = db.scalar(select(PartnershipAgreement).where(PartnershipAgreement.number == "SH-003"))
     assert sh3.kind == AgreementKind.INTERNSHIP  # "Стажировка"
@@ -275,21 +274,6 @@ def test_extra_columns_are_ignored_with_a_warning(run_import, institution):
     assert "dean" in result.warnings[0]
 
 
-def test_shared_employer_keeps_data_and_is_linked_to_each_institution(
-    run_import, institution, make_institution, db
-):
-    other = make_institution(code="TDTU")
-    db.commit()
-    run_import(institution.id, "employers", "employers.csv")
-    sparse = b"tax_number,name,contact_email\r\n302345671,Sho'rtan GCC,\r\n"
-    result = run_import(other.id, "employers", "e.csv", sparse)
-    assert (result.updated, result.linked) == (1, 1)
-    employer = db.scalar(select(Employer).where(Employer.tax_number == "302345671"))
-    assert employer.name == "Sho'rtan GCC"
-    assert employer.contact_email == "hr71@corp.example.uz"  # an empty cell erases nothing
-    assert {i.code for i in employer.institutions} == {"QMII", "TDTU"}
-
-
 def test_graduates_of_another_institution_are_not_matched(
     run_import, institution, make_institution, import_chain, db, count
 ):
@@ -297,10 +281,11 @@ def test_graduates_of_another_institution_are_not_matched(
     other = make_institution(code="TDTU")
     db.commit()
     run_import(other.id, "programmes", "programmes.csv")
-    # TDTU has no graduates: QMII's student numbers are unknown there
+    # TDTU has no graduates and no employers: QMII's student numbers and QMII's employers
+    # are unknown there
     result = run_import(other.id, "employment", "employment.csv")
     assert not result.ok
-    assert {e.column for e in result.errors} == {"student_number"}
+    assert {e.column for e in result.errors} == {"student_number", "employer_tax_number"}
     # the same student number may exist in both institutions
     run_import(other.id, "graduates", "graduates.csv")
     assert count(Graduate) == 80
