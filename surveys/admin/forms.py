@@ -145,7 +145,7 @@ for _language, _label in LANGUAGE_NAMES.items():
         InstitutionForm,
         f"name_{_language}",
         StringField(
-            _l("Name in %(language)s", language=_label),
+            _l("Name (%(language)s)", language=_label),
             filters=[strip_filter],
             validators=[Optional(), Length(max=255)],
         ),
@@ -154,7 +154,7 @@ for _language, _label in LANGUAGE_NAMES.items():
         InstitutionForm,
         f"privacy_notice_{_language}",
         TextAreaField(
-            _l("Privacy notice in %(language)s", language=_label),
+            _l("Privacy notice (%(language)s)", language=_label),
             validators=[Optional(), Length(max=20000)],
         ),
     )

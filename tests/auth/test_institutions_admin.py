@@ -112,3 +112,45 @@ def test_institution_list_counts_programmes_and_staff(
     page = client.get("/admin/institutions").get_data(as_text=True)
     row = page[page.index(">CNT<") :].split("</tr>")[0]
     assert "<td>2</td>" in row and "<td>1</td>" in row and "missing" in row
+
+
+def test_names_and_privacy_notice_per_language(app, db, make_user, make_institution):
+    _admin, client = admin_client(app, db, make_user)
+    institution = make_institution(code="TDTU", name="Tashkent State Technical University")
+    db.commit()
+    url = f"/admin/institutions/{institution.id}"
+    form = client.get(url).get_data(as_text=True)
+    assert 'name="name_ru"' in form and 'name="privacy_notice_uz"' in form
+    post_form(
+        client,
+        url,
+        {
+            "code": "TDTU",
+            "name": "Tashkent State Technical University",
+            "privacy_notice": "Answers are used for accreditation.",
+            "name_uz": " Toshkent davlat texnika universiteti ",
+            "name_ru": "Ташкентский государственный технический университет",
+            "name_en": "",
+            "privacy_notice_ru": "Ответы используются для аккредитации.",
+        },
+        follow_redirects=True,
+    )
+    db.expire_all()
+    institution = db.get(Institution, institution.id)
+    assert institution.names == {
+        "uz": "Toshkent davlat texnika universiteti",
+        "ru": "Ташкентский государственный технический университет",
+    }
+    assert institution.privacy_notices == {"ru": "Ответы используются для аккредитации."}
+    (event,) = [
+        e for e in events(db, "auth.institution_updated") if "names" in e.details["changes"]
+    ]
+    assert event.details["changes"]["names"][0] == {}
+    # pages in Russian show the Russian name; pages in English the default
+    assert "Ташкентский государственный" in client.get("/admin/institutions?lang=ru").get_data(
+        as_text=True
+    )
+    english = client.get("/admin/institutions?lang=en").get_data(as_text=True)
+    assert "Tashkent State Technical University" in english
+    # and the edit form shows what was saved
+    assert "Toshkent davlat texnika universiteti" in client.get(url).get_data(as_text=True)

@@ -12,12 +12,14 @@ from surveys.extensions import db as _db
 from surveys.models import (
     Campaign,
     CampaignStatus,
+    EmployerLink,
     Graduate,
     Invitation,
     Response,
     ResponseStatus,
 )
 from surveys.orm import Base
+from tests.test_search import stale_search_rows
 
 #: Columns that hold secrets or wall-clock times: they differ between two runs by design.
 VOLATILE = {
@@ -78,6 +80,30 @@ def test_demo_is_realistic_and_the_same_for_the_same_seed(app, runner, database_
             .where(~Invitation.id.in_(select(Response.invitation_id)))
         ).all()
         assert len(unanswered) > 20
+        # a few enterprises work with both institutions: one identity (one rater id), and
+        # each institution's own name for it and contact, which its invitations use
+        shared = session.execute(
+            select(EmployerLink.employer_id)
+            .group_by(EmployerLink.employer_id)
+            .having(_db.func.count() > 1)
+        ).all()
+        assert len(shared) == 4
+        for (employer_id,) in shared:
+            links = session.scalars(
+                select(EmployerLink).where(EmployerLink.employer_id == employer_id)
+            ).all()
+            assert len({link.contact_email for link in links}) == 2
+            for link in links:
+                emails = session.scalars(
+                    select(Invitation.email)
+                    .join(Campaign, Campaign.id == Invitation.campaign_id)
+                    .where(
+                        Invitation.employer_id == employer_id,
+                        Campaign.institution_id == link.institution_id,
+                    )
+                ).all()
+                assert set(emails) <= {link.contact_email}
+        assert stale_search_rows(session) == []
 
     # the same seed on a second, empty database gives the same rows (secrets aside)
     other_url = f"sqlite:///{tmp_path / 'second.db'}"
