@@ -311,7 +311,7 @@ def institution_new():
             flash(_("Institution %(code)s created.", code=institution.code), "success")
             return redirect(url_for("admin.institutions"))
     return render_template(
-        "admin/institution_form.html", form=form, institution=None, languages=LANGUAGE_NAMES
+        "admin/institution_form.html", form=form, institution=None, language_names=LANGUAGE_NAMES
     )
 
 
@@ -345,7 +345,7 @@ def institution_edit(institution_id: int):
         "admin/institution_form.html",
         form=form,
         institution=institution,
-        languages=LANGUAGE_NAMES,
+        language_names=LANGUAGE_NAMES,
     )
 
 

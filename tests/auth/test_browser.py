@@ -8,6 +8,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from surveys.models import CommitteeAssignment
+from tests import factories
 from tests.conftest import TEST_PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -60,6 +61,7 @@ def test_admin_pages_are_accessible_and_the_user_form_adapts_to_the_role(
     page, base = browser_page, live_server
     institution = make_institution(code="TDTU", name="Tashkent Technical")
     make_programme(institution, code="MECH")
+    employer = factories.make_employer(db, institution, name="Navoiyazot", tax_number="302345679")
     make_user("admin", email="root@hamkor.example")
     db.commit()
     log_in(page, base, "root@hamkor.example")
@@ -82,6 +84,9 @@ def test_admin_pages_are_accessible_and_the_user_form_adapts_to_the_role(
         "/admin/users",
         "/admin/institutions",
         "/admin/institutions/new",
+        f"/admin/institutions/{institution.id}",
+        "/admin/enterprises",
+        f"/admin/enterprises/{employer.id}",
         "/audit",
         "/account/password",
     ):
@@ -93,6 +98,12 @@ def test_admin_pages_are_accessible_and_the_user_form_adapts_to_the_role(
     page.click("main form[method=post] button[type=submit]")
     if found := axe_violations(page):
         problems["/admin/users/new (with errors)"] = found
+    page.goto(f"{base}/admin/enterprises/{employer.id}")
+    page.fill("#tax_number", "12ab")
+    page.click("main form[method=post] button[type=submit]")
+    assert page.get_attribute("#tax_number", "aria-invalid") == "true"
+    if found := axe_violations(page):
+        problems["/admin/enterprises/<id> (with errors)"] = found
     assert not problems, problems
 
 
