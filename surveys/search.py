@@ -28,9 +28,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 #: Characters written for the Uzbek ʻ (oʻ, gʻ) and the apostrophe: all search as "'".
 APOSTROPHES = "'`´ʹʻʼʽʾʿˈ‘’‚‛′"
 
-_APOSTROPHE_TABLE = str.maketrans(dict.fromkeys(APOSTROPHES, "'") | {"ё": "е", "Ё": "е"})
-_SPACES = re.compile(r"\s+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_APOSTROPHE = re.compile("[" + re.escape(APOSTROPHES[1:]) + "]")
+_CONTROL = re.compile("[\x00-\x1f\x7f]")  #: NUL and the other C0 controls, DEL
 
 #: Separates the fields in ``search_text``: a folded query never contains it.
 FIELD_SEPARATOR = "\n"
@@ -41,18 +40,22 @@ def fold(text: Any) -> str:
 
     Unicode case folding (Latin, Cyrillic — Uzbek and Russian —, any script), compatibility
     forms reduced (NFKC: full-width letters, ligatures), every apostrophe variant made
-    ``'``, ``ё`` read as ``е`` (Russian writes both), control characters dropped and runs of
-    white space made one space.
+    ``'``, ``ё`` read as ``е`` (Russian writes both), control characters made spaces and
+    runs of white space one space.
 
     >>> fold("  Oʻgʻli\\u00a0ИВАНОВ ")
     "o'g'li иванов"
     """
     if text is None:
         return ""
-    value = str(text).translate(_APOSTROPHE_TABLE)  # before NFKC, which splits ´ into " ́"
-    value = unicodedata.normalize("NFKC", value).casefold().translate(_APOSTROPHE_TABLE)
-    value = _CONTROL.sub(" ", value)
-    return _SPACES.sub(" ", value).strip()
+    value = _CONTROL.sub(" ", str(text))
+    if not value.isascii():  # the slow steps, which ASCII text does not need
+        # apostrophes first: NFKC would split ´ into a space and a combining accent
+        value = unicodedata.normalize("NFKC", _APOSTROPHE.sub("'", value)).casefold()
+        value = _APOSTROPHE.sub("'", value).replace("ё", "е")  # and what NFKC made (ʹ)
+    else:
+        value = value.lower().replace("`", "'")
+    return " ".join(value.split())
 
 
 def _values(value: Any) -> Iterable[Any]:
