@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "surveys.campaigns.cli",
     "surveys.responses.cli",
     "surveys.demo.cli",
+    "surveys.jobs.cli",
     "analysis.cli",
 )
 

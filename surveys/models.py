@@ -5,6 +5,7 @@ from surveys.audit.models import AuditEvent
 from surveys.auth.models import Role, User
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation, campaign_programmes
 from surveys.instruments.models import Instrument, InstrumentKind, InstrumentVersion
+from surveys.jobs.models import FilePurpose, Job, JobFile, JobState
 from surveys.orm import Base
 from surveys.registry.models import (
     AgreementKind,
@@ -30,6 +31,7 @@ __all__ = [
     "CommitteeAssignment",
     "Employer",
     "EmploymentRecord",
+    "FilePurpose",
     "Graduate",
     "Institution",
     "Instrument",
@@ -37,6 +39,9 @@ __all__ = [
     "InstrumentVersion",
     "Internship",
     "Invitation",
+    "Job",
+    "JobFile",
+    "JobState",
     "PartnershipAgreement",
     "Programme",
     "ProgrammeLevel",

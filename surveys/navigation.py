@@ -14,6 +14,7 @@ MENU = (
     ("admin.users", _l("Users"), {"admin"}),
     ("admin.institutions", _l("Institutions"), {"admin"}),
     ("audit.log", _l("Audit log"), {"staff", "admin"}),
+    ("jobs.index", _l("Background jobs"), {"staff", "admin"}),
     ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )

@@ -115,6 +115,9 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
     )
     app.instance_path = str(tmp_path / "instance")
     yield app
+    from surveys.jobs.backends import stop_runners
+
+    stop_runners()  # no job thread of this test may outlive it (or claim the next test's jobs)
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()
