@@ -49,6 +49,12 @@ STATE_LABELS = {
 }
 
 
+@bp.app_context_processor
+def job_state_labels() -> dict:
+    """``job_state_labels``: each job state in words, for any feature's template."""
+    return {"job_state_labels": STATE_LABELS}
+
+
 def status_payload(job: Job) -> dict:
     """The job's status for the page and the JSON endpoint, with a line for people."""
     payload = services.job_status(job)
@@ -94,7 +100,6 @@ def index():
                 "jobs/index.html",
                 page=page,
                 kind_of=get_kind,
-                state_labels=STATE_LABELS,
                 JobState=JobState,
             )
         )

@@ -92,3 +92,4 @@ def import_chain(run_import, institution):
         return results
 
     return _chain
+
