@@ -30,7 +30,6 @@ bp = Blueprint("auth", __name__)
 bp.before_app_request(load_logged_in_user)
 
 
-
 #: Endpoints a user whose password was set by someone else may still open.
 _PASSWORD_CHANGE_EXEMPT = {"auth.change_password", "auth.logout", "auth.login", "static"}
 

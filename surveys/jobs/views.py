@@ -21,6 +21,7 @@ from flask import (
 from flask_babel import format_number
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.exc import OperationalError
 
 from surveys.auth.access import roles_required
 from surveys.extensions import db
@@ -77,9 +78,18 @@ def status_payload(job: Job) -> dict:
     return payload
 
 
+def _reap() -> None:
+    """Fail jobs whose worker died, before showing any (best effort: a SQLite database that
+    a running job holds locked is left alone until the next look)."""
+    try:
+        services.reap_dead_jobs(db.session)
+    except OperationalError:
+        db.session.rollback()
+
+
 def _job(job_id: int) -> Job:
     """The job if the user may see it; 404 otherwise (whether it exists is nobody's business)."""
-    services.reap_dead_jobs(db.session)
+    _reap()
     job = services.job_for(db.session, job_id, g.user)
     if job is None:
         abort(404)
@@ -90,7 +100,7 @@ def _job(job_id: int) -> Job:
 @roles_required(*ROLES)
 def index():
     """The jobs the user may see, newest first: staff their institution's, admins all."""
-    services.reap_dead_jobs(db.session)
+    _reap()
     page = db.paginate(
         services.jobs_for(db.session, g.user), page=page_arg(), per_page=PER_PAGE, error_out=False
     )

@@ -92,4 +92,3 @@ def import_chain(run_import, institution):
         return results
 
     return _chain
-
