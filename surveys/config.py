@@ -111,6 +111,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     if secret:
         config["SECRET_KEY"] = secret
     config.update(overrides)
+    # dates on pages go through Flask-Babel, in the configured time zone
+    config.setdefault("BABEL_DEFAULT_TIMEZONE", config["HAMKOR_TIMEZONE"])
     if not config.get("SECRET_KEY"):
         if production:
             raise ConfigError(
