@@ -111,6 +111,11 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     if secret:
         config["SECRET_KEY"] = secret
     config.update(overrides)
+    if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # SQLite has one writer at a time: a request waits for a job's commit rather than fail
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.setdefault("connect_args", {"timeout": 30})
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     # dates on pages go through Flask-Babel, in the configured time zone
     config.setdefault("BABEL_DEFAULT_TIMEZONE", config["HAMKOR_TIMEZONE"])
     if not config.get("SECRET_KEY"):
