@@ -100,6 +100,7 @@ class Browserless:
         self.base = base.rstrip("/")
         self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies))
+        self.opener.addheaders = [("Accept-Language", "en")]  # tests read English
 
     def get(self, path: str, timeout: float = 30.0) -> tuple[int, str]:
         try:

@@ -21,6 +21,7 @@ import importlib.util
 import logging
 import os
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,9 @@ if TYPE_CHECKING:
     from surveys.jobs.models import Job
 
 log = logging.getLogger(__name__)
+
+#: Seconds between two deletions of expired jobs by a job thread (RQ workers sweep too).
+PURGE_EVERY = 3600
 
 #: ``session.info`` key of the jobs to hand to a backend when the transaction commits.
 _PENDING = "hamkor_jobs_pending"
@@ -182,6 +186,7 @@ class ThreadRunner:
         #: (job id, worker name) of the job running now, to fail it if the process exits
         self.current: tuple[int, str] | None = None
         self.thread = threading.Thread(target=self._loop, name="hamkor-jobs", daemon=True)
+        self.last_purge = 0.0
 
     def start(self) -> None:
         self.thread.start()
@@ -206,10 +211,13 @@ class ThreadRunner:
         from surveys.extensions import db
         from surveys.jobs.models import Job, JobState
         from surveys.jobs.runner import run_job, worker_name
-        from surveys.jobs.services import reap_dead_jobs
+        from surveys.jobs.services import purge_expired_jobs, reap_dead_jobs
 
         with self.app.app_context():
             reap_dead_jobs(db.session)
+            if time.monotonic() - self.last_purge > PURGE_EVERY:
+                purge_expired_jobs(db.session)
+                self.last_purge = time.monotonic()
             db.session.commit()
             candidates = list(
                 db.session.scalars(
