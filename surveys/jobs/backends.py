@@ -196,14 +196,17 @@ class ThreadRunner:
 
     def _loop(self) -> None:
         poll = float(self.app.config["HAMKOR_JOB_POLL_SECONDS"])
+        failing = False
         while not self.stopping.is_set():
             try:
                 ran = self.run_next()
-            except Exception:  # a database hiccup must not end the thread
-                log.exception("the job thread could not look for jobs")
-                ran = False
+                failing = False
+            except Exception as exc:  # a database hiccup must not end the thread
+                if not failing:  # once, not every few seconds while it lasts
+                    log.warning("the job thread cannot look for jobs: %s", exc, exc_info=True)
+                failing, ran = True, False
             if not ran:
-                self.wake.wait(poll)
+                self.wake.wait(poll * (10 if failing else 1))
                 self.wake.clear()
 
     def run_next(self) -> bool:

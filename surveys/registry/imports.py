@@ -230,8 +230,8 @@ def import_registry_file(
             None,
             _(
                 "This file has more than %(limit)s data rows, the most one import takes: "
-                "reading stopped at row %(row)s, its %(count)sth data row. Split it into "
-                "files of at most %(limit)s rows.",
+                "reading stopped at row %(row)s with %(count)s data rows read. Split it "
+                "into files of at most %(limit)s rows.",
                 limit=format_number(max_rows or 0),
                 row=format_number(exc.row),
                 count=format_number(exc.count),

@@ -269,7 +269,7 @@ def test_a_file_over_the_row_limit_is_refused_naming_the_limit(
     page = _import(client, "graduates", "graduates.csv")
     assert (
         "This file has more than 25 data rows, the most one import takes: reading stopped at "
-        "row 27, its 26th data row. Split it into files of at most 25 rows."
+        "row 27 with 26 data rows read. Split it into files of at most 25 rows."
     ) in page
     assert count(Graduate) == 0
 
