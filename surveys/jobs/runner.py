@@ -58,7 +58,7 @@ def heartbeat_interval(app: Flask) -> float:
 
 
 def side_engine(app: Flask) -> Engine:
-    """The engine for claims, progress and heartbeats, apart from the handler's session.
+    """The engine for progress and heartbeats, apart from the handler's session.
 
     Connections are not pooled (a fork of an RQ worker inherits none), and on SQLite a write
     does not wait for the lock: while the handler's own transaction holds SQLite's one write
@@ -192,6 +192,8 @@ def _execute(app: Flask, engine: Engine, job_id: int, worker: str) -> JobState |
 
     session = db.session
     job = session.get(Job, job_id)
+    if job is None:  # deleted between its claim and now
+        return None
     locale = job.locale or "en"
     kind = get_kind(job.kind)
     with force_locale(locale):

@@ -18,6 +18,16 @@ from tests.auth.helpers import events
 from tests.conftest import TEST_PASSWORD, csrf_token_from
 
 
+def dispose(*apps) -> None:
+    """Close the database connections of apps made here (the ``app`` fixture does its own)."""
+    from surveys.extensions import db
+
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def attempt(client, email: str, password: str, *, addr: str = "127.0.0.1", forwarded=None):
     """One login attempt from ``addr`` (or through a proxy that says ``forwarded``)."""
     token = csrf_token_from(
@@ -47,6 +57,7 @@ def limited_app(request, database_url, redis_url_or_none):
         overrides["RATELIMIT_STORAGE_URI"] = redis_url_or_none
     app = create_app(overrides)
     yield app
+    dispose(app)
     if redis_url_or_none is not None:
         from redis import Redis
 
@@ -113,6 +124,7 @@ def test_the_account_limit_is_read_from_the_environment(monkeypatch, database_ur
     db.commit()
     client = app.test_client()
     statuses = [attempt(client, "env@uni.example", "wrong").status_code for _ in range(3)]
+    dispose(app)
     assert statuses == [200, 200, 429]
 
 
@@ -146,6 +158,7 @@ def test_workers_share_limits_through_redis(monkeypatch, database_url, redis_url
         assert statuses == [200] * 10 + [429, 429]
         assert per_worker_limits_warning(workers[0].config, 4) is None
     finally:
+        dispose(*workers)
         from redis import Redis
 
         client = Redis.from_url(redis_url)
@@ -171,7 +184,8 @@ def test_behind_a_trusted_proxy_limits_key_on_the_real_client(database_url, db, 
         )
 
     # behind nginx every request comes from 127.0.0.1; the client is in X-Forwarded-For
-    client = app_with(1).test_client()
+    proxied = app_with(1)
+    client = proxied.test_client()
     for n in range(10):
         assert attempt(client, f"a{n}@uni.example", "x", forwarded="203.0.113.1").status_code == 200
     assert attempt(client, "b@uni.example", "x", forwarded="203.0.113.1").status_code == 429
@@ -182,11 +196,13 @@ def test_behind_a_trusted_proxy_limits_key_on_the_real_client(database_url, db, 
     )
     assert events(db, "auth.login")[-1].ip == "203.0.113.3"  # the audit trail sees the client
     # without trusted proxies the header is anybody's to forge: it changes nothing
-    client = app_with(0).test_client()
+    direct = app_with(0)
+    client = direct.test_client()
     statuses = [
         attempt(client, f"c{n}@uni.example", "x", forwarded=f"203.0.113.{n + 10}").status_code
         for n in range(11)
     ]
+    dispose(proxied, direct)
     assert statuses == [200] * 10 + [429]
 
 
