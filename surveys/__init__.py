@@ -23,6 +23,7 @@ FEATURES = (
     "campaigns",
     "responses",
     "dashboard",
+    "jobs",
 )
 
 
@@ -46,8 +47,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     import surveys.models  # noqa: F401  (register every model on the metadata)
     from surveys.i18n import select_locale, setup_i18n
+    from surveys.jobs.backends import init_jobs
     from surveys.navigation import setup_navigation
     from surveys.web import IdConverter
+
+    _trust_proxies(app)
 
     # before any route is added: every <int:…> only matches ids an Integer column can hold
     app.url_map.converters["int"] = IdConverter
@@ -60,11 +64,24 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     for feature in FEATURES:
         app.register_blueprint(import_module(f"surveys.{feature}.views").bp)
+    init_jobs(app, FEATURES)
 
     _register_transaction_boundary(app)
     _register_security_headers(app)
     _register_error_pages(app)
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind ``HAMKOR_TRUSTED_PROXIES`` proxies (nginx: 1), take the client's address and
+    scheme from their ``X-Forwarded-For``/``-Proto``, so rate limits and the audit trail see
+    the real client; with 0 (the default) those headers are ignored, as anyone can send them.
+    """
+    hops = int(app.config.get("HAMKOR_TRUSTED_PROXIES") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]
 
 
 def _register_transaction_boundary(app: Flask) -> None:

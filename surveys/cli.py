@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "surveys.campaigns.cli",
     "surveys.responses.cli",
     "surveys.demo.cli",
+    "surveys.jobs.cli",
     "analysis.cli",
 )
 
@@ -91,7 +92,8 @@ def main() -> None:
     """Hamkor: employer assessment of graduates and quality-of-training indicators.
 
     Settings come from the environment: HAMKOR_DATABASE_URL (default: SQLite in the
-    instance folder), HAMKOR_SECRET_KEY, HAMKOR_BASE_URL, HAMKOR_SMTP_*.
+    instance folder), HAMKOR_SECRET_KEY, HAMKOR_BASE_URL, HAMKOR_REDIS_URL (shared rate
+    limits and job workers), HAMKOR_SMTP_*; README.md lists them all.
     """
 
 
@@ -116,6 +118,9 @@ def serve(host: str, port: int, workers: int) -> None:
     from gunicorn.app.base import BaseApplication
 
     app = _create_app()
+    warning = per_worker_limits_warning(app.config, workers)
+    if warning:
+        click.secho(warning, err=True, fg="red", bold=True)
 
     class _Server(BaseApplication):
         def load_config(self) -> None:
@@ -130,6 +135,19 @@ def serve(host: str, port: int, workers: int) -> None:
 
     click.echo(f"Hamkor on http://{host}:{port}/  (Ctrl+C to stop)")
     _Server().run()
+
+
+def per_worker_limits_warning(config: dict[str, Any], workers: int) -> str | None:
+    """What to say when rate limits live in each worker's memory, multiplying them."""
+    storage = str(config.get("RATELIMIT_STORAGE_URI") or "memory://")
+    if workers <= 1 or not storage.startswith("memory://"):
+        return None
+    return (
+        f"hamkor: WARNING: rate limits are counted in each worker's own memory, so with "
+        f"--workers {workers} every limit (logins, survey links) is in effect {workers} times "
+        "higher. Set HAMKOR_REDIS_URL (e.g. redis://127.0.0.1:6379/0) so that all workers "
+        "and hosts share them (see docs/deploy.md)."
+    )
 
 
 def _add_feature_commands() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import sys
 from collections.abc import Mapping
@@ -11,6 +12,8 @@ from typing import Any
 
 #: Upload limit for imports and forms; a larger request gets a clear "too large" page.
 DEFAULT_MAX_UPLOAD_MB = 20
+#: Data rows one registry import may have (a larger file is refused, naming the limit).
+DEFAULT_IMPORT_MAX_ROWS = 200_000
 
 
 class ConfigError(RuntimeError):
@@ -21,6 +24,20 @@ def _bool(value: str | None, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    """An integer setting; a wrong value stops the app with a message naming the variable."""
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{name}={raw!r}: at least {minimum}, please")
+    return value
 
 
 def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -35,6 +52,7 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
     mode = overrides.get("HAMKOR_ENV", env.get("HAMKOR_ENV", "development"))
     production = mode == "production"
     default_db = "sqlite:///" + str(Path(instance_path) / "hamkor.db")
+    redis_url = env.get("HAMKOR_REDIS_URL") or None
     config: dict[str, Any] = {
         "HAMKOR_ENV": mode,
         "SQLALCHEMY_DATABASE_URI": env.get("HAMKOR_DATABASE_URL", default_db),
@@ -45,10 +63,34 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "HAMKOR_SMTP_PASSWORD": env.get("HAMKOR_SMTP_PASSWORD"),
         "HAMKOR_SMTP_STARTTLS": _bool(env.get("HAMKOR_SMTP_STARTTLS")),
         "HAMKOR_SMTP_SENDER": env.get("HAMKOR_SMTP_SENDER", "hamkor@localhost"),
-        "RATELIMIT_STORAGE_URI": env.get("HAMKOR_RATELIMIT_STORAGE_URI", "memory://"),
+        # One Redis for rate limits, the job queue and any cache; without it, memory and threads
+        "HAMKOR_REDIS_URL": redis_url,
+        "RATELIMIT_STORAGE_URI": env.get("HAMKOR_RATELIMIT_STORAGE_URI")
+        or redis_url
+        or "memory://",
+        # Redis unreachable: count in this process's memory rather than refuse every login
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_KEY_PREFIX": "hamkor",
         "RATELIMIT_HEADERS_ENABLED": True,
         "HAMKOR_LOGIN_RATE_LIMIT": env.get("HAMKOR_LOGIN_RATE_LIMIT", "10 per minute"),
+        "HAMKOR_LOGIN_ACCOUNT_RATE_LIMIT": env.get(
+            "HAMKOR_LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute"
+        ),
         "HAMKOR_TOKEN_RATE_LIMIT": env.get("HAMKOR_TOKEN_RATE_LIMIT", "30 per minute"),
+        # Proxies in front of the app (nginx: 1) whose X-Forwarded-For/-Proto are believed
+        "HAMKOR_TRUSTED_PROXIES": _int(env, "HAMKOR_TRUSTED_PROXIES", 0),
+        # Background jobs (surveys/jobs): see docs/deploy.md
+        "HAMKOR_JOB_QUEUE": env.get("HAMKOR_JOB_QUEUE", "hamkor"),
+        "HAMKOR_JOB_HEARTBEAT_TIMEOUT": _int(env, "HAMKOR_JOB_HEARTBEAT_TIMEOUT", 60, minimum=1),
+        "HAMKOR_JOB_TIMEOUT": _int(env, "HAMKOR_JOB_TIMEOUT", 3600, minimum=1),
+        "HAMKOR_JOB_RETENTION_DAYS": _int(env, "HAMKOR_JOB_RETENTION_DAYS", 30),
+        "HAMKOR_JOB_POLL_SECONDS": _int(env, "HAMKOR_JOB_POLL_SECONDS", 2, minimum=1),
+        "HAMKOR_JOB_MODULES": tuple(
+            m.strip() for m in env.get("HAMKOR_JOB_MODULES", "").split(",") if m.strip()
+        ),
+        "HAMKOR_IMPORT_MAX_ROWS": _int(
+            env, "HAMKOR_IMPORT_MAX_ROWS", DEFAULT_IMPORT_MAX_ROWS, minimum=1
+        ),
         "MAX_CONTENT_LENGTH": int(env.get("HAMKOR_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB))
         * 1024
         * 1024,
@@ -63,10 +105,19 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "HAMKOR_TIMEZONE": env.get("HAMKOR_TIMEZONE", "Asia/Tashkent"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", config["HAMKOR_JOB_QUEUE"]):
+        raise ConfigError("HAMKOR_JOB_QUEUE: letters, digits, - and _ only (at most 64)")
     secret = env.get("HAMKOR_SECRET_KEY")
     if secret:
         config["SECRET_KEY"] = secret
     config.update(overrides)
+    if str(config["SQLALCHEMY_DATABASE_URI"]).startswith("sqlite"):
+        # SQLite has one writer at a time: a request waits for a job's commit rather than fail
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options.setdefault("connect_args", {"timeout": 30})
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    # dates on pages go through Flask-Babel, in the configured time zone
+    config.setdefault("BABEL_DEFAULT_TIMEZONE", config["HAMKOR_TIMEZONE"])
     if not config.get("SECRET_KEY"):
         if production:
             raise ConfigError(

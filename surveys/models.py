@@ -5,6 +5,7 @@ from surveys.audit.models import AuditEvent
 from surveys.auth.models import Role, User
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation, campaign_programmes
 from surveys.instruments.models import Instrument, InstrumentKind, InstrumentVersion
+from surveys.jobs.models import FilePurpose, Job, JobFile, JobState
 from surveys.orm import Base
 from surveys.registry.models import (
     AgreementKind,
@@ -31,6 +32,7 @@ __all__ = [
     "Employer",
     "EmployerLink",
     "EmploymentRecord",
+    "FilePurpose",
     "Graduate",
     "Institution",
     "Instrument",
@@ -38,6 +40,9 @@ __all__ = [
     "InstrumentVersion",
     "Internship",
     "Invitation",
+    "Job",
+    "JobFile",
+    "JobState",
     "PartnershipAgreement",
     "Programme",
     "ProgrammeLevel",

@@ -15,6 +15,7 @@ MENU = (
     ("admin.institutions", _l("Institutions"), {"admin"}),
     ("admin.enterprises", _l("Enterprises"), {"admin"}),
     ("audit.log", _l("Audit log"), {"staff", "admin"}),
+    ("jobs.index", _l("Background jobs"), {"staff", "admin"}),
     ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )

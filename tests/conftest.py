@@ -23,6 +23,7 @@ from surveys.orm import Base
 from tests import factories
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 TEST_PASSWORD = "correct horse battery"
 
 
@@ -93,6 +94,26 @@ def database_url(request, tmp_path_factory) -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """Redis for the RQ and shared-rate-limit tests (``HAMKOR_TEST_REDIS_URL``, default
+    database 1 on 127.0.0.1:6379). Tests use keys and queues of their own and delete them."""
+    from redis import Redis
+    from redis.exceptions import RedisError
+
+    url = os.environ.get("HAMKOR_TEST_REDIS_URL")
+    client = Redis.from_url(url or DEFAULT_REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except RedisError as exc:
+        if url:  # asked for explicitly: not reachable is an error, not a skip
+            raise RuntimeError(f"HAMKOR_TEST_REDIS_URL={url} does not answer: {exc}") from exc
+        pytest.skip("Redis does not answer on 127.0.0.1:6379 (set HAMKOR_TEST_REDIS_URL)")
+    finally:
+        client.close()
+    return url or DEFAULT_REDIS_URL
+
+
 @pytest.fixture
 def app(database_url: str, tmp_path) -> Iterator[Flask]:
     """A fresh app on an empty database (tables emptied after the test).
@@ -115,6 +136,9 @@ def app(database_url: str, tmp_path) -> Iterator[Flask]:
     )
     app.instance_path = str(tmp_path / "instance")
     yield app
+    from surveys.jobs.backends import stop_runners
+
+    stop_runners()  # no job thread of this test may outlive it (or claim the next test's jobs)
     with app.app_context():
         _db.session.remove()
         _db.engine.dispose()

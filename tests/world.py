@@ -23,10 +23,14 @@ from surveys.models import (
     CampaignStatus,
     CommitteeAssignment,
     EmploymentRecord,
+    FilePurpose,
     Instrument,
     InstrumentVersion,
     Internship,
     Invitation,
+    Job,
+    JobFile,
+    JobState,
     PartnershipAgreement,
     Response,
     ResponseStatus,
@@ -50,6 +54,7 @@ INSTITUTION_OWNED_PARAMS = frozenset(
         "invitation_id",
         "response_id",
         "user_id",
+        "job_id",
     }
 )
 
@@ -152,10 +157,69 @@ def seed_world(session: Session) -> World:
     committee = factories.make_user(session, "committee", email="committee@world.example")
     session.add(CommitteeAssignment(user=committee, institution=a["institution"]))
     session.flush()
-    params = {**a["params"], "user_id": staff.id}
-    other_params = {**b["params"], "user_id": other_staff.id}
+    # A's job was started by the committee member (a report of A's programmes), so staff of
+    # A (their institution's), the committee member (their own) and admins all see it
+    job_a = _finished_job(session, committee, a["institution"])
+    job_b = _finished_job(session, other_staff, b["institution"])
+    params = {**a["params"], "user_id": staff.id, "job_id": job_a.id}
+    other_params = {**b["params"], "user_id": other_staff.id, "job_id": job_b.id}
     session.commit()
     return World(admin, staff, other_staff, committee, params, other_params)
+
+
+def _finished_job(session: Session, user: User, institution: Any) -> Job:
+    """A succeeded registry check with its file and a result file, as a worker leaves it."""
+    now = utcnow()
+    job = Job(
+        kind="registry.import",
+        params={
+            "institution_id": institution.id,
+            "kind": "programmes",
+            "filename": "programmes.csv",
+            "dry_run": True,
+        },
+        state=JobState.SUCCEEDED,
+        locale="en",
+        user_id=user.id,
+        institution_id=institution.id,
+        progress_done=1,
+        progress_total=1,
+        result={
+            "ok": True,
+            "kind": "programmes",
+            "file": "programmes.csv",
+            "dry_run": True,
+            "rows": 1,
+            "created": 1,
+            "updated": 0,
+            "unchanged": 0,
+            "employers_linked": 0,
+            "errors": 0,
+            "read_as": "CSV, utf-8, “,”",
+            "warnings": [],
+            "error_list": [],
+        },
+        attempts=1,
+        started_at=now,
+        heartbeat_at=now,
+        finished_at=now,
+    )
+    session.add(job)
+    session.flush()
+    data = b"code,name,level,field_of_study\r\nNEW,New,bachelor,Engineering\r\n"
+    for purpose, name in ((FilePurpose.INPUT, "programmes.csv"), (FilePurpose.RESULT, "r.csv")):
+        session.add(
+            JobFile(
+                job_id=job.id,
+                purpose=purpose,
+                filename=name,
+                content_type="text/csv",
+                size=len(data),
+                data=data,
+            )
+        )
+    session.flush()
+    return job
 
 
 def logged_in_client(app: Any, user: User | None, password: str = "correct horse battery"):

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from flask import g, has_request_context, request
+from flask import g, has_app_context, has_request_context, request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -68,11 +68,13 @@ def record_event(
 ) -> AuditEvent:
     """Add an audit event for ``action`` to ``session`` (flushed with the caller's work).
 
-    The actor is the logged-in user when there is one, otherwise ``actor`` (``cli`` by
-    default). ``obj`` fills ``object_type``/``object_id`` from a model instance. Secret
-    values in ``details`` (passwords, tokens …) are redacted before they are stored.
+    The actor is the logged-in user (or the user who started the job that runs now) when
+    there is one, otherwise ``actor`` (``cli`` by default). ``obj`` fills ``object_type``/
+    ``object_id`` from a model instance. Secret values in ``details`` (passwords, tokens …)
+    are redacted before they are stored.
     """
-    user = g.get("user") if has_request_context() else None
+    # a request's user, or the user who started the background job that runs now
+    user = g.get("user") if has_app_context() else None
     if obj is not None:
         object_type = object_type or type(obj).__name__
         object_id = object_id if object_id is not None else getattr(obj, "id", None)

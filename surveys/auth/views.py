@@ -16,6 +16,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
 
 from surveys.audit.services import record_event
 from surveys.auth import services
@@ -27,10 +28,6 @@ from surveys.web import apply_input_error
 
 bp = Blueprint("auth", __name__)
 bp.before_app_request(load_logged_in_user)
-
-#: Failed logins allowed per account (whatever the IP) unless HAMKOR_LOGIN_ACCOUNT_RATE_LIMIT
-#: says otherwise; slows down guessing from many addresses without locking out the owner long.
-DEFAULT_ACCOUNT_RATE_LIMIT = "20 per hour"
 
 
 #: Endpoints a user whose password was set by someone else may still open.
@@ -109,11 +106,15 @@ def _login_limit() -> str:
 
 
 def _account_limit() -> str:
-    return current_app.config.get("HAMKOR_LOGIN_ACCOUNT_RATE_LIMIT", DEFAULT_ACCOUNT_RATE_LIMIT)
+    return current_app.config["HAMKOR_LOGIN_ACCOUNT_RATE_LIMIT"]
 
 
 def _account_key() -> str:
-    return "login-account:" + (request.form.get("email") or "").strip().lower()
+    """The (account, client) pair: guessing one account from one address is slowed down,
+    while the owner, logging in from anywhere else, is never locked out by someone else's
+    wrong passwords."""
+    email = (request.form.get("email") or "").strip().lower()
+    return f"login-account:{email}|{get_remote_address()}"
 
 
 @bp.route("/login", methods=["GET", "POST"])

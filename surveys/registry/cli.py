@@ -35,16 +35,30 @@ def _institution(code: str):
 
 
 def _progress_printer(label: str):
-    """A counter on stderr, shown on a terminal or when a file has more than 1000 rows."""
-    tty = sys.stderr.isatty()
+    """A counter on stderr, shown on a terminal or when a file has more than 1000 rows.
 
-    def progress(done: int, total: int) -> None:
-        if not tty and total <= 1000:
+    The import reads the file twice (check, then write): each pass gets its own line.
+    """
+    tty = sys.stderr.isatty()
+    state = {"message": None, "last": 0.0}
+
+    def progress(done: int, total: int | None, message: str) -> None:
+        if not tty and (total is None or total <= 1000):
             return
-        end = "\n" if done == total else ""
-        click.echo(f"\r{label}: {done}/{total} rows", err=True, nl=False)
-        if end:
+        import time
+
+        if message != state["message"]:
+            if state["message"] is not None:
+                click.echo("", err=True)
+            state["message"] = message
+        now = time.monotonic()
+        if now - state["last"] < 0.1 and total is not None and done < total:
+            return
+        state["last"] = now
+        click.echo(f"\r{label}: {message.lower()} {done}/{total or '?'}", err=True, nl=False)
+        if total is not None and done >= total:
             click.echo("", err=True)
+            state["message"] = None
 
     return progress
 
@@ -93,7 +107,12 @@ def import_command(kind: str, file: Path, institution_code: str, dry_run: bool, 
     from sqlalchemy.exc import SQLAlchemyError
 
     from surveys.extensions import db
-    from surveys.registry.imports import ImportResult, import_registry_file, size_problem
+    from surveys.registry.imports import (
+        ImportConflict,
+        ImportResult,
+        import_registry_file,
+        size_problem,
+    )
 
     limit = current_app.config.get("MAX_CONTENT_LENGTH")
     with force_locale("en"):
@@ -102,6 +121,7 @@ def import_command(kind: str, file: Path, institution_code: str, dry_run: bool, 
         if problem is not None:
             result = ImportResult(kind=kind, filename=file.name, dry_run=dry_run)
             result.error(None, None, None, problem)
+            result.settle_errors({})
         else:
             try:
                 result = import_registry_file(
@@ -111,13 +131,14 @@ def import_command(kind: str, file: Path, institution_code: str, dry_run: bool, 
                     file.read_bytes(),
                     file.name,
                     dry_run=dry_run,
-                    progress=_progress_printer(f"checking {file.name}"),
+                    max_rows=current_app.config["HAMKOR_IMPORT_MAX_ROWS"],
+                    progress=_progress_printer(file.name),
                 )
                 if result.written:
                     db.session.commit()
                 else:
                     db.session.rollback()
-            except SQLAlchemyError as exc:
+            except (SQLAlchemyError, ImportConflict) as exc:
                 db.session.rollback()
                 raise click.ClickException(
                     f"the database refused the import ({exc.__class__.__name__}); nothing was "
@@ -133,9 +154,10 @@ def _print_result(result, fmt: str) -> None:
         payload = {
             "ok": result.ok,
             **result.counts(),
+            "error_count": result.error_count,
             "read_as": result.how_read,
             "warnings": result.warnings,
-            "errors": [e.as_dict() for e in result.errors],
+            "errors": [e.as_dict() for e in result.errors],  # the first 1000, by row
         }
         click.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
@@ -143,7 +165,7 @@ def _print_result(result, fmt: str) -> None:
         click.echo(f"warning: {warning}", err=True)
     if not result.ok:
         click.echo(
-            f"{result.filename}: {len(result.errors)} problem(s); nothing was imported.",
+            f"{result.filename}: {result.error_count} problem(s); nothing was imported.",
             err=True,
         )
         rows = [
@@ -151,8 +173,8 @@ def _print_result(result, fmt: str) -> None:
             for e in result.errors[:SHOWN_ERRORS]
         ]
         print_rows(rows, ["row", "column", "value", "expected"], "table")
-        if len(result.errors) > SHOWN_ERRORS:
-            click.echo(f"… and {len(result.errors) - SHOWN_ERRORS} more (use --format json).")
+        if result.error_count > SHOWN_ERRORS:
+            click.echo(f"… and {result.error_count - SHOWN_ERRORS} more (use --format json).")
         return
     verb = "would be" if result.dry_run else "were"
     click.echo(

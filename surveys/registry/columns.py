@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -138,9 +138,29 @@ def date(*, not_future: bool = False) -> Parser:
     return parse
 
 
+#: The common case of an address: plain ASCII, a dot-atom local part, a registered-style
+#: domain. email_validator would accept it and normalise only the domain's case; checking it
+#: here first makes an import of 100,000 graduates several times faster.
+_PLAIN_EMAIL = re.compile(
+    r"(?P<local>[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*)@"
+    r"(?P<domain>(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63})"
+)
+
+
 def email(value: Any) -> str:
     """An e-mail address (syntax only; nobody is contacted), normalised."""
     raw = cell_text(value)
+    plain = _PLAIN_EMAIL.fullmatch(raw)
+    if plain is not None:
+        local, domain = plain.group("local"), plain.group("domain").lower()
+        labels = domain.split(".")
+        if (
+            len(local) <= 64
+            and len(raw) <= 254
+            and not any(label[2:4] == "--" for label in labels)  # IDNA's, e.g. xn--
+            and labels[-1] not in SPECIAL_USE_DOMAIN_NAMES
+        ):
+            return f"{local}@{domain}"
     try:
         return validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from flask_wtf.file import FileAllowed, FileField
-from wtforms import HiddenField, SelectField, SubmitField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, StopValidation
 
 from surveys.registry.columns import IMPORT_KINDS
 
@@ -26,16 +25,10 @@ class ImportForm(FlaskForm):
     institution = SelectField(_l("Institution"), coerce=int, choices=[])
     file = FileField(
         _l("File (CSV or Excel .xlsx)"),
-        validators=[FileAllowed(IMPORT_EXTENSIONS, _l("Upload a .csv or .xlsx file."))],
+        validators=[
+            FileRequired(_l("Choose a file to upload.")),
+            FileAllowed(IMPORT_EXTENSIONS, _l("Upload a .csv or .xlsx file.")),
+        ],
     )
-    #: a checked file sent back by the confirm form (base64), its name and HMAC signature
-    staged = HiddenField()
-    staged_name = HiddenField(validators=[Length(max=255)])
-    staged_signature = HiddenField(validators=[Length(max=64)])
     check = SubmitField(_l("Check only"))
     submit = SubmitField(_l("Import"))
-
-    def validate_file(self, field: FileField) -> None:
-        """A new file, or the checked one sent back by the confirm form."""
-        if not field.data and not self.staged.data:
-            raise StopValidation(_l("Choose a file to upload."))

@@ -1,21 +1,31 @@
-"""Importing registry files: validate every row first, then write all of it or nothing.
+"""Importing registry files: check every row first, then write all of it or nothing.
 
-:func:`import_registry_file` is the one entry point of the CLI and the upload page. It reads
-the file (:mod:`surveys.registry.reading`), checks the header against the kind's columns
-(:mod:`surveys.registry.columns`), parses every cell, checks the rows against each other
-(duplicate keys) and against the registry (unknown programme, graduate, employer, agreement),
-and only when no row has an error writes the changes in bulk. Existing rows are found by
-their natural key, loaded with one query per table, so re-importing a file updates rows and
-never duplicates them, and a 10,000-row file needs a handful of queries, not 10,000.
+:func:`import_registry_file` is the one pipeline of the CLI (``hamkor import``) and of the
+upload page (where it runs as a background job, :mod:`surveys.registry.jobs`). It reads the
+file as a stream of rows (:mod:`surveys.registry.reading`) in two passes:
+
+1. **Check**: the header against the kind's columns (:mod:`surveys.registry.columns`), every
+   cell, each row's natural key against the rows before it (a compact hash per row, not the
+   row), and, chunk by chunk, against the registry (unknown programme, graduate, employer,
+   agreement). The planners decide what would be created or updated; nothing is written.
+2. **Write**, only when no row had an error and it is not a dry run: the same rows again,
+   planned and written in chunks of :data:`ROWS_PER_CHUNK` rows inside the caller's one
+   transaction.
+
+Memory stays bounded by a chunk, whatever the file's size: no pass holds the file's rows.
+Existing rows are found by their natural key with a handful of queries per chunk, so
+re-importing a file updates rows and never duplicates them. ``HAMKOR_IMPORT_MAX_ROWS``
+caps the rows of one file; a larger one is refused with a message naming the limit.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import format_number
 from flask_babel import gettext as _
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
@@ -44,10 +54,22 @@ from surveys.search import Searchable, search_text_for
 #: Rows per chunk of an ``IN (...)`` query (SQLite allows 32,766 parameters).
 CHUNK = 5000
 
+#: Rows of the file parsed, planned and written together (what memory is bounded by).
+ROWS_PER_CHUNK = 10_000
+
 #: Errors shown on a page or as a table; the rest are counted ("and N more").
 SHOWN_ERRORS = 200
 
-Progress = Callable[[int, int], None]
+#: Errors kept with their details (the JSON report lists these); the rest are only counted.
+KEPT_ERRORS = 1000
+
+#: ``progress(done, total, message)``: rows handled so far, of about ``total`` (None: unknown).
+Progress = Callable[[int, "int | None", str], None]
+
+
+class ImportConflict(Exception):
+    """The registry changed between the check and the write (another import, at the same
+    time); the caller rolls back its transaction, so nothing of the file is written."""
 
 
 @dataclass(frozen=True)
@@ -79,13 +101,16 @@ class ImportResult:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    #: the first :data:`KEPT_ERRORS` problems, by row; ``error_count`` counts them all
     errors: list[ImportIssue] = field(default_factory=list)
+    error_count: int = 0
     warnings: list[str] = field(default_factory=list)
     how_read: str = ""  #: e.g. "CSV, cp1251, ';'" or "XLSX, sheet Graduates"
+    _settled: int = 0  #: errors before this index are sorted and counted
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.errors and not self.error_count
 
     @property
     def written(self) -> bool:
@@ -97,6 +122,15 @@ class ImportResult:
             shown = shown[:77] + "…"
         self.errors.append(ImportIssue(row, column, shown, expected))
 
+    def settle_errors(self, column_order: dict[str, int]) -> None:
+        """Sort the errors found since the last call by row and column, count them, and
+        keep no more than :data:`KEPT_ERRORS` (memory stays bounded on a file of errors)."""
+        fresh = self.errors[self._settled :]
+        fresh.sort(key=lambda e: (e.row or 0, column_order.get(e.column or "", -1)))
+        self.error_count += len(fresh)
+        self.errors[self._settled :] = fresh[: max(0, KEPT_ERRORS - self._settled)]
+        self._settled = len(self.errors)
+
     def counts(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
@@ -106,7 +140,17 @@ class ImportResult:
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
-            "errors": len(self.errors),
+            "errors": self.error_count,
+        }
+
+    def as_dict(self) -> dict[str, Any]:
+        """Everything a page or a script shows: counts, how it was read, warnings, errors."""
+        return {
+            "ok": self.ok,
+            **self.counts(),
+            "read_as": self.how_read,
+            "warnings": list(self.warnings),
+            "error_list": [e.as_dict() for e in self.errors],
         }
 
 
@@ -127,6 +171,12 @@ def size_problem(size: int, max_bytes: int | None) -> str | None:
     )
 
 
+class _TooManyRows(Exception):
+    def __init__(self, row: int, count: int) -> None:
+        super().__init__(row, count)
+        self.row, self.count = row, count
+
+
 def import_registry_file(
     session: Session,
     institution: Institution,
@@ -136,44 +186,65 @@ def import_registry_file(
     *,
     dry_run: bool = False,
     max_bytes: int | None = None,
+    max_rows: int | None = None,
     progress: Progress | None = None,
 ) -> ImportResult:
-    """Validate ``data`` as a ``kind`` import for ``institution`` and, if valid, apply it.
+    """Check ``data`` as a ``kind`` import for ``institution`` and, if valid, apply it.
 
     Nothing is added to the session when any row has an error or when ``dry_run`` is set;
-    the result then lists every error (row, column, value, expected) or the counts that the
+    the result then lists the errors (row, column, value, expected) or the counts that the
     import would produce. On success the changes and one ``registry.import`` audit event
-    are flushed; the caller commits (one transaction for the whole file).
+    are flushed; the caller commits (one transaction for the whole file). Raises
+    :class:`ImportConflict` (or a database error) when the registry changed between the
+    check and the write: the caller must then roll back.
     """
     spec = IMPORT_KINDS[kind]
     result = ImportResult(kind=kind, filename=filename, dry_run=dry_run)
     problem = size_problem(len(data), max_bytes)
     if problem is not None:
         result.error(None, None, None, problem)
+        result.settle_errors({})
         return result
     try:
         table = read_table(data, filename, kind)
     except FileProblem as exc:
         result.error(None, None, None, str(exc))
+        result.settle_errors({})
         return result
-    result.rows = len(table.rows)
     result.how_read = _describe(table)
+    order = {column.name: index for index, column in enumerate(spec.columns)}
     positions = _match_header(spec, table, result)
     if positions is None:
+        result.settle_errors(order)
         return result
-    if not table.rows:
+    passes = _Passes(session, institution, spec, table, positions, result, progress, dry_run)
+    try:
+        passes.check(max_rows)
+    except FileProblem as exc:
+        result.error(None, None, None, str(exc))
+    except _TooManyRows as exc:
+        result.error(
+            None,
+            None,
+            None,
+            _(
+                "This file has more than %(limit)s data rows, the most one import takes: "
+                "reading stopped at row %(row)s with %(count)s data rows read. Split it "
+                "into files of at most %(limit)s rows.",
+                limit=format_number(max_rows or 0),
+                row=format_number(exc.row),
+                count=format_number(exc.count),
+            ),
+        )
+    if result.rows == 0 and not result.errors and not result.error_count:
         result.error(None, None, None, _("%(name)s has a header but no data rows.", name=filename))
-        return result
-    records = _parse_rows(spec, table, positions, result, progress)
-    _check_duplicates(spec, records, result)
-    plan = PLANNERS[kind](session, institution, records, positions, result)
-    order = {column.name: index for index, column in enumerate(spec.columns)}
-    result.errors.sort(key=lambda e: (e.row or 0, order.get(e.column or "", -1)))
+    result.settle_errors(order)
     if not result.ok:  # nothing will be written: counts of the valid rows would mislead
         result.created = result.updated = result.unchanged = 0
-    if not result.ok or dry_run:
         return result
-    plan.write(session)
+    if dry_run:
+        return result
+    passes.write()
     record_event(
         session,
         "registry.import",
@@ -184,6 +255,83 @@ def import_registry_file(
     )
     session.flush()
     return result
+
+
+class _Passes:
+    """The two passes over a file's rows: check everything, then write (see module doc)."""
+
+    def __init__(
+        self,
+        session: Session,
+        institution: Institution,
+        spec: ImportKind,
+        table: Table,
+        positions: dict[str, int],
+        result: ImportResult,
+        progress: Progress | None,
+        dry_run: bool,
+    ) -> None:
+        self.session, self.institution, self.spec = session, institution, spec
+        self.table, self.positions, self.result = table, positions, result
+        self.progress, self.dry_run = progress, dry_run
+        self.planner = PLANNERS[spec.name]
+        self.order = {column.name: index for index, column in enumerate(spec.columns)}
+        #: rows of the file, about (for progress; blank rows and multi-line cells aside)
+        self.estimate = table.estimated_rows
+
+    def _report(self, done: int, message: str) -> None:
+        if self.progress is None:
+            return
+        total = self.estimate
+        if total is not None:
+            done = min(done, total)
+        self.progress(done, total, message)
+
+    def _chunks(self, message: str, max_rows: int | None) -> Iterator[list[Record]]:
+        """The file's parsed rows, :data:`ROWS_PER_CHUNK` at a time."""
+        chunk: list[Record] = []
+        count = 0
+        for number, cells in self.table.rows():
+            count += 1
+            if max_rows is not None and count > max_rows:
+                raise _TooManyRows(number, count)
+            chunk.append(_parse_row(self.spec, number, cells, self.positions, self.result))
+            if len(chunk) == ROWS_PER_CHUNK:
+                yield chunk
+                chunk = []
+                self._report(number - 1, message)
+        if chunk:
+            yield chunk
+        self.rows_read = count
+
+    def _plan(self, records: list[Record]) -> Any:
+        """Plan one chunk: compare its rows with the registry, decide inserts and updates."""
+        return self.planner(self.session, self.institution, records, self.positions, self.result)
+
+    def check(self, max_rows: int | None) -> None:
+        """Read every row; collect every problem; count what the import would do."""
+        message = _("Checking rows")
+        self._report(0, message)
+        keys = _KeyCheck(self.spec)
+        for records in self._chunks(message, max_rows):
+            keys.check(records, self.result)
+            self._plan(records)
+            self.result.settle_errors(self.order)
+        self.result.rows = self.rows_read
+        self.estimate = self.rows_read
+        self._report(self.rows_read, message)
+
+    def write(self) -> None:
+        """Read the rows again and write them, chunk by chunk, in the caller's transaction."""
+        message = _("Writing rows")
+        result = self.result
+        result.created = result.updated = result.unchanged = 0
+        for records in self._chunks(message, None):
+            plan = self._plan(records)
+            if result.errors:  # the registry changed since the check: write nothing
+                raise ImportConflict(result.errors[0].expected)
+            plan.write(self.session)
+        self._report(self.rows_read, message)
 
 
 def _describe(table: Table) -> str:
@@ -252,75 +400,77 @@ class Record:
     valid: bool = True
 
 
-def _parse_rows(
+def _parse_row(
     spec: ImportKind,
-    table: Table,
+    number: int,
+    cells: list[Any],
     positions: dict[str, int],
     result: ImportResult,
-    progress: Progress | None,
-) -> list[Record]:
-    """Parse every cell of every row, collecting all errors (none stops the others)."""
-    records: list[Record] = []
-    required_msg = _("a value (this column is required)")
-    total = len(table.rows)
-    for done, (number, cells) in enumerate(table.rows, start=1):
-        record = Record(number, {}, {})
-        for column in spec.columns:
-            index = positions.get(column.name)
-            if index is None:
-                continue
-            raw = cells[index] if index < len(cells) else None
-            record.raw[column.name] = raw
-            if raw is None or (isinstance(raw, str) and not raw.strip()):
-                record.values[column.name] = None
-                if column.required:
-                    result.error(number, column.name, "", required_msg)
-                    record.valid = False
-                continue
-            try:
-                record.values[column.name] = column.parse(raw)
-            except CellError as exc:
-                result.error(number, column.name, raw, str(exc))
-                record.valid = False
-        for kind, start, end in ORDERED_DATES:
-            if kind != spec.name:
-                continue
-            first, last = record.values.get(start), record.values.get(end)
-            if isinstance(first, dt.date) and isinstance(last, dt.date) and last < first:
-                result.error(
-                    number,
-                    end,
-                    record.raw.get(end),
-                    _("a date on or after %(start)s (%(date)s)", start=start, date=first),
-                )
-                record.valid = False
-        records.append(record)
-        if progress is not None and (done % 1000 == 0 or done == total):
-            progress(done, total)
-    return records
-
-
-def _check_duplicates(spec: ImportKind, records: list[Record], result: ImportResult) -> None:
-    """A natural key may appear only once in a file (which row should win otherwise?)."""
-    seen: dict[tuple[Any, ...], int] = {}
-    for record in records:
-        key = tuple(record.values.get(name) for name in spec.key)
-        if any(part is None for part in key):
+) -> Record:
+    """Parse every cell of one row, collecting all its errors (none stops the others)."""
+    record = Record(number, {}, {})
+    for column in spec.columns:
+        index = positions.get(column.name)
+        if index is None:
             continue
-        first = seen.setdefault(key, record.row)
-        if first != record.row:
-            column = spec.key[0]
+        raw = cells[index] if index < len(cells) else None
+        record.raw[column.name] = raw
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            record.values[column.name] = None
+            if column.required:
+                result.error(number, column.name, "", _("a value (this column is required)"))
+                record.valid = False
+            continue
+        try:
+            record.values[column.name] = column.parse(raw)
+        except CellError as exc:
+            result.error(number, column.name, raw, str(exc))
+            record.valid = False
+    for kind, start, end in ORDERED_DATES:
+        if kind != spec.name:
+            continue
+        first, last = record.values.get(start), record.values.get(end)
+        if isinstance(first, dt.date) and isinstance(last, dt.date) and last < first:
             result.error(
-                record.row,
-                column,
-                record.raw.get(column),
-                _(
-                    "a %(key)s that appears only once in the file (also on row %(row)d)",
-                    key=" + ".join(spec.key),
-                    row=first,
-                ),
+                number,
+                end,
+                record.raw.get(end),
+                _("a date on or after %(start)s (%(date)s)", start=start, date=first),
             )
             record.valid = False
+    return record
+
+
+class _KeyCheck:
+    """A natural key may appear only once in a file (which row should win otherwise?).
+
+    Keeps one 64-bit hash and a row number per row, never the row itself.
+    """
+
+    def __init__(self, spec: ImportKind) -> None:
+        self.spec = spec
+        self.first_row: dict[int, int] = {}
+
+    def check(self, records: list[Record], result: ImportResult) -> None:
+        names = self.spec.key
+        for record in records:
+            key = tuple(record.values.get(name) for name in names)
+            if any(part is None for part in key):
+                continue
+            first = self.first_row.setdefault(hash(key), record.row)
+            if first != record.row:
+                column = names[0]
+                result.error(
+                    record.row,
+                    column,
+                    record.raw.get(column),
+                    _(
+                        "a %(key)s that appears only once in the file (also on row %(row)d)",
+                        key=" + ".join(names),
+                        row=first,
+                    ),
+                )
+                record.valid = False
 
 
 # --- planning: compare with the registry, decide inserts and updates ---------------------
@@ -335,9 +485,13 @@ class Plan:
     updates: list[dict[str, Any]] = field(default_factory=list)
 
     def write(self, session: Session) -> None:
-        """Bulk INSERT new rows, UPDATE changed rows by primary key."""
+        """Bulk INSERT new rows, UPDATE changed rows by primary key.
+
+        Inserts go through the table (Core): column defaults still apply, and skipping the
+        ORM's per-row bookkeeping makes large imports a third faster.
+        """
         for start in range(0, len(self.inserts), CHUNK):
-            session.execute(insert(self.model), self.inserts[start : start + CHUNK])
+            session.execute(insert(self.model.__table__), self.inserts[start : start + CHUNK])
         for start in range(0, len(self.updates), CHUNK):
             session.execute(update(self.model), self.updates[start : start + CHUNK])
 
@@ -464,7 +618,7 @@ def _plan_graduates(
             select(Programme.code, Programme.id).where(Programme.institution_id == institution.id)
         ).all()
     )
-    stmt = select(
+    columns = (
         Graduate.id,
         Graduate.student_number,
         Graduate.programme_id,
@@ -472,8 +626,14 @@ def _plan_graduates(
         Graduate.full_name,
         Graduate.email,
         Graduate.search_text,
-    ).where(Graduate.institution_id == institution.id)
-    existing = _rows_by(session, stmt, lambda r: r.student_number)
+    )
+    existing: dict[str, dict[str, Any]] = {}
+    numbers = {r.values["student_number"] for r in records if r.valid}
+    for chunk in _chunks(numbers):  # only the rows this chunk of the file may match
+        stmt = select(*columns).where(
+            Graduate.institution_id == institution.id, Graduate.student_number.in_(chunk)
+        )
+        existing.update(_rows_by(session, stmt, lambda r: r.student_number))
     known = ", ".join(sorted(programmes)[:20]) or _("none yet: import programmes first")
     for record in records:
         v = record.values

@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-
 from flask import (
     Blueprint,
     Response,
@@ -19,24 +14,29 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import format_number, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.exc import SQLAlchemyError
 
 from surveys.auth.access import institution_scope, roles_required
 from surveys.auth.models import Role
 from surveys.extensions import db
 from surveys.i18n import LANGUAGE_NAMES
+from surveys.jobs.models import JobState
+from surveys.jobs.services import UploadedFile, job_for, jobs_for, submit_job, submit_with_input_of
 from surveys.registry import services
 from surveys.registry.columns import IMPORT_KINDS
 from surveys.registry.forms import ImportForm
-from surveys.registry.imports import SHOWN_ERRORS, import_registry_file, template_csv
+from surveys.registry.imports import template_csv
+from surveys.registry.jobs import IMPORT_JOB, describe_import, import_params
 from surveys.registry.models import Institution
 from surveys.registry.services import LIST_COLUMNS, LIST_KINDS
 from surveys.web import clean_text, id_arg, int_arg, page_arg, text_arg
 
 bp = Blueprint("registry", __name__, url_prefix="/registry")
+
+#: Imports listed under the upload form.
+RECENT_IMPORTS = 5
 
 #: Column headings of the lists (keys are the import column names).
 COLUMN_LABELS = {
@@ -201,56 +201,14 @@ for _kind in LIST_KINDS:
     )
 
 
-def _can_stage(data: bytes) -> bool:
-    """Whether a checked file may ride along in the confirm form (base64 in a hidden field).
-
-    Form fields are limited by ``MAX_FORM_MEMORY_SIZE`` (Flask's default 500 kB); larger
-    files are chosen again for the import.
-    """
-    limit = current_app.config.get("MAX_FORM_MEMORY_SIZE") or 500_000
-    return len(data) * 4 // 3 + 8192 < limit
-
-
-def _stage_signature(institution_id: int, kind: str, name: str, data: bytes) -> str:
-    """HMAC binding a checked file to its user, institution and kind.
-
-    The confirm step re-reads and re-validates the raw file in full, so the signature is not
-    what makes it safe; it makes sure that "Import" writes exactly the file that was checked,
-    for the institution and kind that were shown.
-    """
-    key = current_app.config["SECRET_KEY"].encode() + b"|registry-import-stage"
-    message = b"|".join(
-        [str(g.user.id).encode(), str(institution_id).encode(), kind.encode(), name.encode()]
-    )
-    return hmac.new(key, message + b"|" + data, hashlib.sha256).hexdigest()
-
-
-def _uploaded_file(form: ImportForm, institution_id: int) -> tuple[str, bytes] | None:
-    """The file of this request: a new upload, or the checked one sent back signed."""
-    upload = form.file.data
-    if upload:
-        return clean_text(upload.filename, max_length=255) or "upload", upload.read()
-    try:
-        data = base64.b64decode(form.staged.data, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-    name = clean_text(form.staged_name.data, max_length=255) or "upload"
-    expected = _stage_signature(institution_id, form.kind.data, name, data)
-    # bytes, not str: compare_digest refuses non-ASCII text, and the field comes from anyone
-    given = (form.staged_signature.data or "").encode("utf-8", "surrogatepass")
-    if not hmac.compare_digest(expected.encode(), given):
-        return None
-    return name, data
-
-
 @bp.route("/import", methods=["GET", "POST"])
 @roles_required("staff", "admin")
 def import_upload():
     """Upload a registry file: "Check only" reports what would happen, "Import" applies it.
 
-    After a successful check, a small file is sent back in the confirm form (signed, and
-    validated again in full on import); a large one is chosen again. No parsed data is ever
-    taken back from the browser, and no worker has to remember the first upload.
+    Either way the file is stored with a background job and the answer is a 303 to the
+    job's progress page at once: no web worker reads a large file. The job page of a check
+    without problems offers to import that same file (:func:`import_checked`).
     """
     form = ImportForm()
     admin = g.user.role == Role.ADMIN
@@ -265,83 +223,59 @@ def import_upload():
         del form.institution
     if request.method == "GET" and request.args.get("kind") in IMPORT_KINDS:
         form.kind.data = request.args["kind"]
-    result = None
-    staged = None
     status = 200
     if form.validate_on_submit():
         scope = institution_scope(form.institution.data if admin else None)
         institution = db.session.get(Institution, scope) if scope is not None else None
         if institution is None:
             abort(404)
-        uploaded = _uploaded_file(form, institution.id)
-        if uploaded is None:
-            form.file.errors.append(
-                _("The checked file could not be confirmed. Choose the file again.")
-            )
-            status = 400
-        else:
-            name, data = uploaded
-            try:
-                result = import_registry_file(
-                    db.session,
-                    institution,
-                    form.kind.data,
-                    data,
-                    name,
-                    dry_run=bool(form.check.data),
-                )
-            except SQLAlchemyError:
-                db.session.rollback()
-                flash(
-                    _(
-                        "The database refused the import and nothing was written. Another "
-                        "import may have changed the same rows at the same time: please try "
-                        "again."
-                    ),
-                    "error",
-                )
-                status = 409
-            else:
-                if result.written:
-                    flash(
-                        _(
-                            "%(file)s imported: %(created)d created, %(updated)d updated, "
-                            "%(unchanged)d unchanged.",
-                            file=result.filename,
-                            created=result.created,
-                            updated=result.updated,
-                            unchanged=result.unchanged,
-                        ),
-                        "success",
-                    )
-                    for warning in result.warnings:
-                        flash(warning, "warning")
-                    return redirect(url_for(f"registry.{result.kind}", **_scope_args(institution)))
-                if not result.ok:
-                    status = 422  # nothing was written; the error status also rolls back
-                elif _can_stage(data):
-                    staged = {
-                        "kind": form.kind.data,
-                        "institution": institution.id if admin else None,
-                        "staged": base64.b64encode(data).decode(),
-                        "staged_name": name,
-                        "staged_signature": _stage_signature(
-                            institution.id, form.kind.data, name, data
-                        ),
-                    }
-    elif request.method == "POST":
+        upload = form.file.data
+        name = clean_text(upload.filename, max_length=255) or "upload"
+        job = submit_job(
+            db.session,
+            IMPORT_JOB,
+            import_params(institution, form.kind.data, name, dry_run=bool(form.check.data)),
+            user=g.user,
+            institution_id=institution.id,
+            input_file=UploadedFile(
+                name, upload.mimetype or "application/octet-stream", upload.read()
+            ),
+        )
+        return redirect(url_for("jobs.show", job_id=job.id), code=303)
+    if request.method == "POST":
         status = 400
+    recent = db.session.scalars(
+        jobs_for(db.session, g.user, kind=IMPORT_JOB).limit(RECENT_IMPORTS)
+    ).all()
     return (
         render_template(
             "registry/import.html",
             form=form,
-            result=result,
-            staged=staged,
-            shown_errors=SHOWN_ERRORS,
             kinds=IMPORT_KINDS,
+            recent=recent,
+            describe=describe_import,
+            max_rows=format_number(current_app.config["HAMKOR_IMPORT_MAX_ROWS"]),
         ),
         status,
     )
+
+
+@bp.route("/import/<int:job_id>/confirm", methods=["POST"])
+@roles_required("staff", "admin")
+def import_checked(job_id: int):
+    """Import the file that a check found without problems (no need to choose it again)."""
+    check = job_for(db.session, job_id, g.user)
+    if check is None or check.kind != IMPORT_JOB:
+        abort(404)
+    result = check.result or {}
+    if check.state != JobState.SUCCEEDED or not check.params.get("dry_run") or not result.get("ok"):
+        flash(_("Only a check that found no problems can be imported from here."), "error")
+        return redirect(url_for("jobs.show", job_id=check.id), code=303)
+    institution_scope(check.institution_id)  # staff: still their institution's file
+    job = submit_with_input_of(
+        db.session, check, IMPORT_JOB, {**check.params, "dry_run": False}, user=g.user
+    )
+    return redirect(url_for("jobs.show", job_id=job.id), code=303)
 
 
 @bp.route("/templates/<kind>.csv")

@@ -73,11 +73,11 @@ def test_eleventh_login_attempt_in_a_minute_is_refused_politely(client, db, make
     db.commit()
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
     statuses = []
-    for attempt in range(11):
+    for attempt in range(11):  # other accounts each time: the per-client limit, not the pair's
         response = client.post(
             "/login",
             data={
-                "email": "target@uni.example",
+                "email": f"target{attempt}@uni.example",
                 "password": f"guess {attempt}",
                 "csrf_token": token,
             },

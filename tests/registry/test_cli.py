@@ -106,7 +106,8 @@ def test_progress_counter_on_stderr_for_large_files(runner, institution, tmp_pat
         ["import", "graduates", str(path), "--institution", "QMII", "--format", "json"]
     )
     assert result.exit_code == 0, result.output
-    assert "2500/2500 rows" in result.stderr
+    assert "big.csv: checking rows 2500/2500\n" in result.stderr
+    assert "big.csv: writing rows 2500/2500\n" in result.stderr
     assert json.loads(result.stdout)["created"] == 2500  # stdout stays clean JSON
 
 

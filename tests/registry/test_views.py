@@ -9,9 +9,12 @@ import pytest
 from sqlalchemy import select
 
 from surveys.audit.models import AuditEvent
+from surveys.auth.models import User
 from surveys.registry.models import Graduate, Programme
 from tests.conftest import csrf_token_from
+from tests.jobs.helpers import wait_for_status
 from tests.registry.conftest import example
+from tests.world import logged_in_client
 
 
 @pytest.fixture
@@ -35,6 +38,7 @@ def _text(response) -> str:
 
 
 def _upload(client, kind, name, data=None, *, button="submit", **fields):
+    """Post a file on the import page as a browser would; returns the 303 to the job page."""
     page = _text(client.get("/registry/import"))
     form = {
         "csrf_token": csrf_token_from(page),
@@ -43,9 +47,21 @@ def _upload(client, kind, name, data=None, *, button="submit", **fields):
         button: "1",
         **fields,
     }
-    return client.post(
-        "/registry/import", data=form, content_type="multipart/form-data", follow_redirects=True
-    )
+    return client.post("/registry/import", data=form, content_type="multipart/form-data")
+
+
+def _job_page(client, response) -> str:
+    """Follow a 303 to a job's page, wait for the job as the page's script does, and read it."""
+    assert response.status_code == 303, response.status_code
+    location = response.headers["Location"]
+    job_id = int(re.fullmatch(r"/jobs/(\d+)", location).group(1))
+    wait_for_status(client, job_id)
+    return _text(client.get(location))
+
+
+def _import(client, kind, name, data=None, **kwargs) -> str:
+    """Upload, wait for the job, return its result page."""
+    return _job_page(client, _upload(client, kind, name, data, **kwargs))
 
 
 def test_pages_need_staff_or_admin(client, make_user, login, db):
@@ -154,11 +170,11 @@ def test_admin_chooses_the_institution(
     assert client.get("/registry/graduates?institution=99999").status_code == 404
 
 
-def _confirm_fields(page: str) -> dict[str, str]:
-    """The hidden fields of the confirm form shown after a successful check."""
-    form = page[page.index('<form method="post" class="actions">') :]
-    form = form[: form.index("</form>")]
-    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', form))
+def _confirm(client, page: str):
+    """Press "Import … now" on a check's result page."""
+    action = re.search(r'<form method="post" action="(/registry/import/\d+/confirm)"', page)
+    assert action, "no confirm form on the page"
+    return client.post(action.group(1), data={"csrf_token": csrf_token_from(page)})
 
 
 def test_check_only_then_import_without_choosing_the_file_again(
@@ -167,53 +183,68 @@ def test_check_only_then_import_without_choosing_the_file_again(
     import_chain("programmes")
     login(staff)
     response = _upload(client, "graduates", "graduates.csv", button="check")
-    page = _text(response)
-    assert response.status_code == 200
+    assert response.status_code == 303  # the request returns at once; a job does the work
+    page = _job_page(client, response)
+    assert "Check of graduates.csv (Graduates)" in page
     assert "no problems" in page
     assert "would create 40, update 0 and leave 0 unchanged" in page
     assert "Nothing has been written yet." in page
     assert count(Graduate) == 0
-    fields = _confirm_fields(page)
-    assert set(fields) == {"csrf_token", "kind", "staged", "staged_name", "staged_signature"}
-    response = client.post(
-        "/registry/import", data={**fields, "submit": "1"}, follow_redirects=True
-    )
-    page = _text(response)
+    page = _job_page(client, _confirm(client, page))
+    assert "Import of graduates.csv (Graduates)" in page
     assert "graduates.csv imported: 40 created, 0 updated, 0 unchanged." in page
-    assert "Nazarova Madina" in page  # redirected to the graduates list
+    assert 'href="/registry/graduates"' in page  # "Show the imported rows"
+    assert "Nazarova Madina" in _text(client.get("/registry/graduates"))
     assert count(Graduate) == 40
     event = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
     assert event.action == "registry.import" and event.actor == "quality@qmii.example"
     assert event.details["kind"] == "graduates" and event.details["created"] == 40
+    # the upload page lists both jobs
+    upload_page = _text(client.get("/registry/import"))
+    assert "Import of graduates.csv (Graduates)" in upload_page
+    assert "Check of graduates.csv (Graduates)" in upload_page
 
 
-def test_a_tampered_confirm_is_refused(client, staff, login, import_chain, count):
-    import base64
-
+def test_only_a_clean_check_of_ones_own_institution_can_be_confirmed(
+    app, client, staff, login, import_chain, count, make_user, other_institution, db
+):
     import_chain("programmes")
     login(staff)
-    fields = _confirm_fields(_text(_upload(client, "graduates", "graduates.csv", button="check")))
-    forged = example("graduates.csv").replace(b"Nazarova Madina", b"Someone Else")
-    for changed in (
-        {"staged": base64.b64encode(forged).decode()},
-        {"kind": "employers"},
-        {"staged": "not base64!"},
-    ):
-        response = client.post("/registry/import", data={**fields, **changed, "submit": "1"})
-        assert response.status_code == 400
-        assert "The checked file could not be confirmed. Choose the file again." in _text(response)
-    assert count(Graduate) == 0
+    response = _upload(client, "graduates", "graduates-bad.csv", button="check")
+    bad = _job_page(client, response)
+    assert "Import graduates-bad.csv now" not in bad
+    token = csrf_token_from(bad)
+    refused = client.post(
+        f"{response.headers['Location']}".replace("/jobs/", "/registry/import/") + "/confirm",
+        data={"csrf_token": token},
+    )
+    assert refused.status_code == 303
+    page = _text(client.get(refused.headers["Location"]))
+    assert "Only a check that found no problems can be imported from here." in page
+    assert count(Graduate) == 1  # the other institution's one
+    # a clean check of another institution is not this user's to confirm
+    make_user("staff", other_institution, email="other@tdtu.example")
+    db.commit()
+    other = logged_in_client(app, db.scalar(select(User).where(User.email == "other@tdtu.example")))
+    other_page = _import(other, "programmes", "programmes.csv", button="check")
+    other_id = int(re.search(r'action="/registry/import/(\d+)/confirm"', other_page).group(1))
+    response = client.post(f"/registry/import/{other_id}/confirm", data={"csrf_token": token})
+    assert response.status_code == 404
+    assert count(Programme, institution_id=other_institution.id) == 1
 
 
-def test_large_checked_file_is_chosen_again(client, staff, login, import_chain, count):
+def test_a_large_checked_file_is_imported_without_choosing_it_again(
+    client, staff, login, import_chain, count
+):
     import_chain("programmes")
     login(staff)
     rows = [b"student_number,full_name,programme_code,graduation_year"]
     rows += [b"S%06d,A rather long graduate name %06d,60710100,2024" % (n, n) for n in range(6800)]
-    page = _text(_upload(client, "graduates", "big.csv", b"\r\n".join(rows), button="check"))
+    page = _import(client, "graduates", "big.csv", b"\r\n".join(rows), button="check")
     assert "would create 6800" in page
-    assert "choose the same file again below" in page
-    assert 'name="staged"' not in page
+    page = _job_page(client, _confirm(client, page))
+    assert "big.csv imported: 6800 created" in page
+    assert count(Graduate) == 6800
 
 
 def test_bad_upload_shows_every_problem_and_writes_nothing(
@@ -221,12 +252,55 @@ def test_bad_upload_shows_every_problem_and_writes_nothing(
 ):
     import_chain("programmes")
     login(staff)
-    response = _upload(client, "graduates", "graduates-bad.csv")
-    page = _text(response)
-    assert response.status_code == 422
+    page = _import(client, "graduates", "graduates-bad.csv")
     assert "graduates-bad.csv has 5 problems: nothing was imported" in page
     assert "<caption>Problems found in graduates-bad.csv</caption>" in page
     assert re.search(r"<td>6</td>\s*<td>email</td>\s*<td><code>not-an-email</code></td>", page)
+    assert count(Graduate) == 0
+
+
+def test_a_file_over_the_row_limit_is_refused_naming_the_limit(
+    app, client, staff, login, import_chain, count
+):
+    import_chain("programmes")
+    app.config["HAMKOR_IMPORT_MAX_ROWS"] = 25
+    login(staff)
+    assert "at most 20 MB and 25 rows" in _text(client.get("/registry/import"))
+    page = _import(client, "graduates", "graduates.csv")
+    assert (
+        "This file has more than 25 data rows, the most one import takes: reading stopped at "
+        "row 27 with 26 data rows read. Split it into files of at most 25 rows."
+    ) in page
+    assert count(Graduate) == 0
+
+
+def test_a_zip_bomb_is_refused_by_a_job_not_by_a_web_worker(
+    app, client, staff, login, import_chain, count, monkeypatch
+):
+    """An XLSX of a few KB that unpacks to a sheet of many rows: the upload returns at once
+    (303), and the job stops reading at the row limit."""
+    import time
+
+    from tests.registry.files import xlsx_of_repeated_rows
+
+    import_chain("programmes")
+    app.config["HAMKOR_IMPORT_MAX_ROWS"] = 1000
+    bomb = xlsx_of_repeated_rows(
+        ["student_number", "full_name", "programme_code", "graduation_year"],
+        ["S1", "Same Name", "60710100", 2024],
+        rows=30_000,
+    )
+    assert len(bomb) < 100_000
+    login(staff)
+    started = time.perf_counter()
+    response = _upload(client, "graduates", "bomb.xlsx", bomb, button="check")
+    assert response.status_code == 303 and time.perf_counter() - started < 5
+    page = _job_page(client, response)
+    assert "more than 1,000 data rows" in page
+    # and one that unpacks beyond the safe size is refused before any parsing
+    monkeypatch.setattr("surveys.registry.reading.MAX_UNPACKED_BYTES", 500_000)
+    page = _import(client, "graduates", "bomb.xlsx", bomb, button="check")
+    assert "bomb.xlsx is too large once unpacked." in page
     assert count(Graduate) == 0
 
 
@@ -241,9 +315,9 @@ def test_bad_upload_shows_every_problem_and_writes_nothing(
 )
 def test_unreadable_uploads(client, staff, login, name, message, count):
     login(staff)
-    response = _upload(client, "graduates", name)
-    assert response.status_code == 422
-    assert message in _text(response)
+    page = _import(client, "graduates", name)
+    assert "nothing was imported" in page
+    assert message in page
     assert count(Graduate) == 0
 
 
@@ -278,8 +352,8 @@ def test_staff_cannot_import_into_another_institution(
 ):
     import_chain("programmes")
     login(staff)
-    response = _upload(client, "graduates", "graduates.csv", institution=other_institution.id)
-    assert response.status_code == 200  # the field does not exist for staff: ignored
+    page = _import(client, "graduates", "graduates.csv", institution=other_institution.id)
+    assert "graduates.csv imported: 40 created" in page  # staff have no such field: ignored
     assert count(Graduate, institution_id=other_institution.id) == 1
     assert count(Graduate) == 41
 
@@ -293,9 +367,9 @@ def test_admin_imports_into_the_chosen_institution(
     page = _text(client.get("/registry/import"))
     assert 'name="institution"' in page
     data = b"code,name,level,field_of_study\r\nTD-2,Mining,master,Engineering\r\n"
-    response = _upload(client, "programmes", "p.csv", data, institution=other_institution.id)
-    assert "p.csv imported: 1 created" in _text(response)
-    assert f"institution={other_institution.id}" in response.request.url
+    page = _import(client, "programmes", "p.csv", data, institution=other_institution.id)
+    assert "p.csv imported: 1 created" in page
+    assert f'href="/registry/programmes?institution={other_institution.id}"' in page
     assert count(Programme, institution_id=other_institution.id) == 2
 
 
@@ -326,9 +400,10 @@ def test_database_refusal_during_import_is_a_clear_message(
         raise IntegrityError("INSERT", {}, Exception("duplicate key"))
 
     monkeypatch.setattr(imports.Plan, "write", refuse)
-    response = _upload(client, "graduates", "graduates.csv")
-    assert response.status_code == 409
-    assert "The database refused the import and nothing was written" in _text(response)
+    page = _import(client, "graduates", "graduates.csv")
+    assert "The job failed" in page
+    assert "The database refused the import and nothing was written" in page
+    assert "duplicate key" not in page  # the details are in the log, not on the page
     assert count(Graduate) == 0
 
 
