@@ -1,16 +1,100 @@
-"""Small request/response helpers shared by the page views of every feature."""
+"""Small request/response helpers shared by the page views of every feature.
+
+Query arguments come from anyone: read them through :func:`int_arg`, :func:`id_arg` and
+:func:`text_arg`, never with ``request.args.get(..., type=int)`` or raw strings. Python's
+``int()`` accepts ``99999999999999999999`` (PostgreSQL's ``integer`` does not: a 500) and
+``'²'.isdigit()`` is true; PostgreSQL text cannot hold a NUL byte. These readers turn such
+values into "absent" (or a 404 for an object id) before they reach a query.
+"""
 
 from __future__ import annotations
 
-from flask import flash, request
+import re
+
+from flask import abort, flash, request
+from werkzeug.routing import IntegerConverter
+
+#: The largest value an ``Integer`` column holds on every backend (PostgreSQL's int4).
+MAX_INT = 2**31 - 1
+
+#: Control characters (NUL included) that have no place in a typed value.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(value: str | None, *, max_length: int | None = None) -> str:
+    """``value`` without control characters (NUL, …) or surrounding space, cut to ``max_length``.
+
+    Tabs and line breaks are kept (a textarea's lines); NUL and the other C0 controls are
+    dropped, so the text can be stored in PostgreSQL and shown safely.
+    """
+    text = _CONTROL.sub("", value or "").strip()
+    return text[:max_length] if max_length is not None else text
+
+
+def parse_int(
+    raw: str | None, *, minimum: int = -MAX_INT - 1, maximum: int = MAX_INT
+) -> int | None:
+    """``raw`` as an int in ``[minimum, maximum]``, or None (missing, not a number, too big).
+
+    Only ASCII digits with an optional sign count: ``'²'``, ``'١'`` or ``'1_000'`` are not
+    numbers a user typed into a URL.
+    """
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not re.fullmatch(r"[+-]?[0-9]{1,19}", text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
+
+
+def int_arg(
+    name: str, default: int | None = None, *, minimum: int = 0, maximum: int = MAX_INT
+) -> int | None:
+    """Query argument ``name`` as an int in ``[minimum, maximum]``; ``default`` otherwise.
+
+    For filters and page numbers: a value that is not a whole number in range is ignored,
+    as if it had not been given.
+    """
+    value = parse_int(request.args.get(name), minimum=minimum, maximum=maximum)
+    return default if value is None else value
+
+
+def id_arg(name: str) -> int | None:
+    """Query argument ``name`` as a database id; None when absent or empty.
+
+    A value that cannot be an id (not a number, zero, negative, beyond an ``Integer``)
+    names no object: 404, as an unknown id would.
+    """
+    raw = request.args.get(name)
+    if raw is None or not raw.strip():
+        return None
+    value = parse_int(raw, minimum=1)
+    if value is None:
+        abort(404)
+    return value
+
+
+def text_arg(name: str, *, max_length: int = 200) -> str | None:
+    """Query argument ``name`` as search text (control characters dropped); None when empty."""
+    return clean_text(request.args.get(name), max_length=max_length) or None
 
 
 def page_arg() -> int:
     """The ``page`` query argument as a page number (1 for anything that is not one)."""
-    try:
-        return max(1, int(request.args.get("page", "1")))
-    except ValueError:
-        return 1
+    return int_arg("page", 1, minimum=1) or 1
+
+
+class IdConverter(IntegerConverter):
+    """``<int:…>`` in routes: only values an ``Integer`` column can hold (others are a 404).
+
+    Registered as the app's ``int`` converter, so ``/admin/users/99999999999999999999``
+    is "not found" instead of a database error.
+    """
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_INT)
+        super().__init__(map, *args, **kwargs)
 
 
 def no_store(response):
