@@ -47,10 +47,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     import surveys.models  # noqa: F401  (register every model on the metadata)
     from surveys.i18n import select_locale, setup_i18n
     from surveys.navigation import setup_navigation
-    from surveys.web import IdConverter
+    from surveys.web import HamkorRequest, IdConverter, TextConverter
 
     # before any route is added: every <int:…> only matches ids an Integer column can hold
     app.url_map.converters["int"] = IdConverter
+    # … and no <name> matches control characters; parameters arrive cleaned (surveys.web)
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
+    app.request_class = HamkorRequest
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     PasswordField,
@@ -18,6 +17,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from surveys.auth.forms import EMAIL_VALIDATOR, role_choices, strip_filter
 from surveys.auth.passwords import MIN_PASSWORD_LENGTH
+from surveys.web import Form
 
 
 class _OptionalPassword:
@@ -33,7 +33,7 @@ class _OptionalPassword:
             )
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     """Role, institution (staff) and committee assignments of a user."""
 
     role = SelectField(_l("Role"), validators=[DataRequired()])
@@ -79,7 +79,7 @@ class NewUserForm(UserForm):
     )
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     """An administrator's password reset: a chosen password, or empty to generate one."""
 
     password = PasswordField(
@@ -93,11 +93,11 @@ class SetPasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state (deactivate, reactivate): only the CSRF token."""
 
 
-class InstitutionForm(FlaskForm):
+class InstitutionForm(Form):
     """Code, name and the privacy notice shown to employers."""
 
     code = StringField(
@@ -118,7 +118,7 @@ class InstitutionForm(FlaskForm):
     )
 
 
-class UserSearchForm(FlaskForm):
+class UserSearchForm(Form):
     """Search and filter of the user list (GET, no CSRF token)."""
 
     class Meta:

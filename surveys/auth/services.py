@@ -75,7 +75,9 @@ def normalize_email(email: str) -> str:
 
 
 def check_password_strength(password: str, field: str = "password") -> None:
-    """Refuse a password shorter than :data:`MIN_PASSWORD_LENGTH` characters."""
+    """Refuse a password of spaces only, or shorter than :data:`MIN_PASSWORD_LENGTH`."""
+    if password and not password.strip():
+        raise InputError(field, _("A password cannot consist of spaces only."))
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise InputError(
             field,

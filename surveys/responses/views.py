@@ -42,6 +42,7 @@ from surveys.responses.forms import (
     unknown_fields,
 )
 from surveys.responses.models import Response, ResponseStatus
+from surveys.web import parse_int
 
 bp = Blueprint("responses", __name__)
 
@@ -168,10 +169,10 @@ def _definition(invitation: Invitation) -> dict[str, Any]:
 
 
 def _posted_section(sections: list[dict[str, Any]]) -> int:
-    raw = request.form.get("section", "")
-    if not raw.isdigit() or not 1 <= int(raw) <= len(sections):
+    number = parse_int(request.form.get("section"), minimum=1, maximum=len(sections))
+    if number is None:
         abort(400, description=_("The form did not say which section it belongs to."))
-    return int(raw) - 1
+    return number - 1
 
 
 def _posted_form(invitation: Invitation, section: dict[str, Any]):
@@ -189,8 +190,9 @@ def _posted_form(invitation: Invitation, section: dict[str, Any]):
 
 def _section_from(raw: str | None, sections: list[dict[str, Any]], values: dict[str, Any]):
     """The section asked for (1-based), else the first one with an unanswered item."""
-    if raw and raw.isdigit() and 1 <= int(raw) <= len(sections):
-        return int(raw) - 1
+    number = parse_int(raw, minimum=1, maximum=len(sections))
+    if number is not None:
+        return number - 1
     if not values:
         return 0
     for index, section in enumerate(sections):
