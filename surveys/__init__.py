@@ -25,6 +25,9 @@ FEATURES = (
     "dashboard",
 )
 
+#: Endpoints that serve the same file to everyone: browsers may cache them, logged in or not.
+CACHEABLE_ENDPOINTS = frozenset({"static", "favicon"})
+
 
 def _template_folder() -> str:
     """``templates/`` inside the installed wheel, or the top-level one in a source checkout."""
@@ -46,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     import surveys.models  # noqa: F401  (register every model on the metadata)
     from surveys.i18n import select_locale, setup_i18n
+    from surveys.logs import setup_logging
     from surveys.navigation import setup_navigation
     from surveys.web import HamkorRequest, IdConverter, TextConverter
 
