@@ -7,9 +7,14 @@ an upload where a text is expected. The fuzz test (``tests/test_fuzz.py``) looks
 
 from __future__ import annotations
 
+import importlib
 import io
 
+from flask_wtf import FlaskForm
+
+from surveys import FEATURES
 from surveys.auth.models import User
+from surveys.web import Form
 from tests.conftest import TEST_PASSWORD, csrf_token_from
 from tests.world import logged_in_client, seed_world
 
@@ -107,3 +112,24 @@ def test_an_upload_where_a_text_is_expected_is_no_text(app, db):
     assert json_login.status_code in (200, 400)
     db.expire_all()
     assert db.get(User, world.admin.id).last_login_at is None
+
+
+def test_every_form_of_the_app_gives_uploads_only_to_file_fields():
+    """A form built on Flask-WTF's ``FlaskForm`` directly would hand a text field an uploaded
+    file (a 500 in its validators): the app's forms derive from ``surveys.web.Form``."""
+    for feature in FEATURES:
+        importlib.import_module(f"surveys.{feature}.views")
+
+    def subclasses(cls):
+        for sub in cls.__subclasses__():
+            yield sub
+            yield from subclasses(sub)
+
+    ours = [cls for cls in subclasses(FlaskForm) if cls.__module__.startswith("surveys.")]
+    direct = [
+        f"{cls.__module__}.{cls.__qualname__}"
+        for cls in ours
+        if cls is not Form and not issubclass(cls, Form)
+    ]
+    assert not direct, f"derive these from surveys.web.Form instead of FlaskForm: {direct}"
+    assert len(ours) >= 8
