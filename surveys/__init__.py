@@ -7,8 +7,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, render_template, request
-from werkzeug.exceptions import HTTPException
+from flask import Flask, g, make_response, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from surveys.config import load_config
 from surveys.extensions import babel, csrf, db, limiter
@@ -25,6 +25,9 @@ FEATURES = (
     "dashboard",
     "jobs",
 )
+
+#: Endpoints that serve the same file to everyone: browsers may cache them, logged in or not.
+CACHEABLE_ENDPOINTS = frozenset({"static", "favicon"})
 
 
 def _template_folder() -> str:
@@ -48,24 +51,31 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     import surveys.models  # noqa: F401  (register every model on the metadata)
     from surveys.i18n import select_locale, setup_i18n
     from surveys.jobs.backends import init_jobs
+    from surveys.logs import setup_logging
     from surveys.navigation import setup_navigation
-    from surveys.web import IdConverter
+    from surveys.web import HamkorRequest, IdConverter, TextConverter
 
     _trust_proxies(app)
 
     # before any route is added: every <int:…> only matches ids an Integer column can hold
     app.url_map.converters["int"] = IdConverter
+    # … and no <name> matches control characters; parameters arrive cleaned (surveys.web)
+    app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
+    app.request_class = HamkorRequest
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)
     setup_i18n(app)
     setup_navigation(app)
+    setup_logging(app)
 
     for feature in FEATURES:
         app.register_blueprint(import_module(f"surveys.{feature}.views").bp)
     init_jobs(app, FEATURES)
 
+    # browsers ask for /favicon.ico on their own (a PDF or CSV opened in a tab): no 404s
+    app.add_url_rule("/favicon.ico", "favicon", lambda: app.send_static_file("favicon.ico"))
     _register_transaction_boundary(app)
     _register_security_headers(app)
     _register_error_pages(app)
@@ -102,11 +112,15 @@ def _register_transaction_boundary(app: Flask) -> None:
 
 
 def _register_security_headers(app: Flask) -> None:
-    """Headers that keep personal links out of referrers and pages out of frames."""
+    """Headers that keep personal links out of referrers, pages out of frames and caches."""
 
     @app.after_request
     def security_headers(response):
         headers = response.headers
+        if g.get("user") is not None and request.endpoint not in CACHEABLE_ENDPOINTS:
+            # every page a logged-in user sees may hold personal data (registry lists, the
+            # audit trail, users): no browser history, back button or proxy may keep a copy
+            headers["Cache-Control"] = "no-store"
         headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -121,16 +135,73 @@ def _register_security_headers(app: Flask) -> None:
 
 
 def _register_error_pages(app: Flask) -> None:
-    """Every HTTP error gets a page in the user's language, never a bare traceback."""
+    """Every error gets a page in the user's language, with the menu and a way back.
+
+    An error can stop a request before the logged-in user is loaded (a "file too large" or a
+    CSRF refusal happens while the form is read, before any view); the page loads the user
+    itself, so the menu and the account stay in the header.
+    """
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         if request.accept_mimetypes.best == "application/json" or request.path.startswith("/api/"):
             return {"error": exc.name, "message": exc.description}, exc.code
-        return render_template("errors.html", error=exc), exc.code
+        response = _error_page(exc, exc.code or 500)
+        if isinstance(exc, MethodNotAllowed) and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(Exception)
     def internal_error(exc: Exception):
         app.logger.exception("unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
-        return render_template("errors.html", error=None), 500
+        return _error_page(None, 500)
+
+
+def _error_page(error: HTTPException | None, status: int):
+    """``errors.html`` for ``error`` (None: an unexpected failure), as the user's page."""
+    from surveys.auth.access import load_logged_in_user
+
+    try:
+        if g.get("user") is None:
+            load_logged_in_user()
+        page = render_template("errors.html", **_error_context(error), back=_way_back())
+    except Exception:  # the database itself may be what failed: a page without the user
+        db.session.rollback()
+        g.user = None
+        page = render_template("errors.html", **_error_context(error), back=None)
+    return make_response(page, status)
+
+
+def _error_context(error: HTTPException | None) -> dict[str, Any]:
+    from flask_wtf.csrf import CSRFError
+
+    return {
+        "error": error,
+        "code": 500 if error is None else error.code,
+        "csrf": isinstance(error, CSRFError),
+        "message": _own_message(error),
+    }
+
+
+def _way_back() -> dict[str, str | None]:
+    """Where the error page leads: back to the form that was sent, and home.
+
+    A failed POST to an address that also shows a page (the import form, the login form, a
+    survey link) leads back to that page. The start page is offered except on an employer's
+    personal link, where it would only show a login form.
+    """
+    rule = request.url_rule
+    form = None
+    if request.method not in ("GET", "HEAD") and rule is not None and "GET" in rule.methods:
+        form = request.path
+    home = None if request.blueprint == "responses" else url_for("auth.index")
+    return {"form": form, "home": home}
+
+
+def _own_message(error: HTTPException | None) -> str | None:
+    """The explanation the app gave when it raised ``error`` (already in the user's language),
+    or None for Werkzeug's built-in English one, which the page replaces with its own."""
+    if error is None or error.description == type(error).description:
+        return None
+    return str(error.description)

@@ -10,9 +10,13 @@ values into "absent" (or a 404 for an object id) before they reach a query.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from flask import abort, flash, request
-from werkzeug.routing import IntegerConverter
+from flask import Request, abort, flash, has_request_context, request
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import CombinedMultiDict, FileStorage, ImmutableMultiDict
+from werkzeug.routing import IntegerConverter, UnicodeConverter
+from wtforms import FileField
 
 #: The largest value an ``Integer`` column holds on every backend (PostgreSQL's int4).
 MAX_INT = 2**31 - 1
@@ -110,3 +114,96 @@ def apply_input_error(form, error) -> None:
         field.errors = [*field.errors, error.message]
     else:
         flash(error.message, "error")
+
+
+# --- what a client sends, cleaned once for every view --------------------------------------
+
+
+def without_controls(value: str) -> str:
+    """``value`` without NUL and the other control characters (tabs and line breaks kept)."""
+    return _CONTROL.sub("", value)
+
+
+class ClientParameters(ImmutableMultiDict):
+    """Query and form parameters without what no field can hold.
+
+    The app's request class stores ``request.args``, ``request.form`` and ``request.files``
+    in this class, so every view, form and CSRF check sees the same cleaned values:
+
+    - a part without a name (a hand-made multipart body) is dropped; it belongs to no field,
+      and Flask-WTF's CSRF check fails on a ``None`` name;
+    - control characters (NUL …) are removed from names and text values, and from uploaded
+      file names: PostgreSQL text cannot hold NUL, and XLSX exports refuse control
+      characters. Tabs and line breaks stay (a textarea's lines).
+
+    Nobody types these characters; a pasted NUL vanishes instead of ending in a 500.
+    """
+
+    def __init__(self, mapping=None):
+        if mapping is None or isinstance(mapping, Mapping):
+            super().__init__(mapping)
+            return
+        kept = []
+        for name, value in mapping:
+            if isinstance(name, str):
+                kept.append((without_controls(name), _clean_value(value)))
+            elif isinstance(value, FileStorage):
+                value.close()  # the request closes only the files it keeps
+        super().__init__(kept)
+
+
+def _clean_value(value):
+    if isinstance(value, str):
+        return without_controls(value)
+    if isinstance(value, FileStorage) and value.filename:
+        value.filename = without_controls(value.filename)
+    return value
+
+
+class HamkorRequest(Request):
+    """The app's request: parameters in :class:`ClientParameters`, uploads always closed."""
+
+    parameter_storage_class = ClientParameters
+
+    def _get_file_stream(self, *args, **kwargs):
+        """Werkzeug's upload buffer, remembered so that :meth:`close` closes it even when the
+        multipart body was cut short (the parser then drops the parts it had read)."""
+        stream = super()._get_file_stream(*args, **kwargs)
+        self.__dict__.setdefault("_upload_streams", []).append(stream)
+        return stream
+
+    def close(self) -> None:
+        super().close()
+        for stream in self.__dict__.get("_upload_streams", ()):
+            stream.close()
+
+
+class TextConverter(UnicodeConverter):
+    """``<name>`` in routes: no control characters (``/instruments/%00`` is a 404, not a 500)."""
+
+    def __init__(self, map, *args, **kwargs):
+        super().__init__(map, *args, **kwargs)
+        self.regex = self.regex.replace("[^/]", r"[^/\x00-\x1f\x7f]")
+
+
+class Form(FlaskForm):
+    """The base of the app's forms: a text field gets text, a file field gets a file.
+
+    Flask-WTF fills a form from ``request.files`` and ``request.form`` together, or from a
+    JSON body; a client could then hand a text field an uploaded file or a JSON number, which
+    no validator expects (a 500). Here only file fields see uploads, and a JSON body fills
+    nothing: the app's forms are posted by browsers.
+    """
+
+    class Meta:
+        def wrap_formdata(self, form, formdata):
+            data = super().wrap_formdata(form, formdata)
+            if not has_request_context() or data is None or data is request.form:
+                return data
+            if isinstance(data, CombinedMultiDict) and request.files:
+                file_fields = {n for n, f in form._fields.items() if isinstance(f, FileField)}
+                uploads = [(n, f) for n, f in request.files.items(multi=True) if n in file_fields]
+                return ClientParameters([*request.form.items(multi=True), *uploads])
+            if data is not request.args and request.is_json:
+                return None
+            return data

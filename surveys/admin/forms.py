@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     EmailField,
     PasswordField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from surveys.auth.forms import EMAIL_VALIDATOR, role_choices, strip_filter
 from surveys.auth.passwords import MIN_PASSWORD_LENGTH
 from surveys.i18n import LANGUAGE_NAMES
+from surveys.web import Form
 
 
 class _OptionalPassword:
@@ -34,7 +34,7 @@ class _OptionalPassword:
             )
 
 
-class UserForm(FlaskForm):
+class UserForm(Form):
     """Role, institution (staff) and committee assignments of a user."""
 
     role = SelectField(_l("Role"), validators=[DataRequired()])
@@ -80,7 +80,7 @@ class NewUserForm(UserForm):
     )
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(Form):
     """An administrator's password reset: a chosen password, or empty to generate one."""
 
     password = PasswordField(
@@ -94,11 +94,11 @@ class SetPasswordForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(Form):
     """A button that changes state (deactivate, reactivate): only the CSRF token."""
 
 
-class InstitutionForm(FlaskForm):
+class InstitutionForm(Form):
     """Code, name and the privacy notice shown to employers; both also per language.
 
     ``name_<language>`` and ``privacy_notice_<language>`` fields (one per language of
@@ -160,7 +160,7 @@ for _language, _label in LANGUAGE_NAMES.items():
     )
 
 
-class EnterpriseForm(FlaskForm):
+class EnterpriseForm(Form):
     """An enterprise's shared identity, as an administrator corrects it."""
 
     tax_number = StringField(
@@ -180,7 +180,7 @@ class EnterpriseForm(FlaskForm):
     )
 
 
-class UserSearchForm(FlaskForm):
+class UserSearchForm(Form):
     """Search and filter of the user list (GET, no CSRF token)."""
 
     class Meta:

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from surveys.admin.models import CommitteeAssignment
 from surveys.audit.services import record_event
+from surveys.auth.access import end_sessions
 from surveys.auth.models import Role, User
 from surveys.auth.passwords import hash_password
 from surveys.auth.services import (
@@ -288,6 +289,8 @@ def set_user_active(
         raise InputError("active", _("You cannot deactivate your own account."))
     if user.active != active:
         user.active = active
+        if not active:
+            end_sessions(user)  # a later reactivation does not bring the old sessions back
         record_event(
             session, "auth.user_reactivated" if active else "auth.user_deactivated", obj=user
         )
@@ -316,6 +319,7 @@ def set_password(
     user.must_change_password = (
         generated is not None if must_change_password is None else must_change_password
     )
+    end_sessions(user)
     record_event(
         session,
         "auth.password_reset",

@@ -251,9 +251,13 @@ def user_reset_password(user_id: int):
         for error in form.password.errors:
             flash(error, "error")
         return redirect(url_for("admin.user_edit", user_id=user.id))
-    result = services.set_password(
-        db.session, user.id, form.password.data or None, must_change_password=True
-    )
+    try:
+        result = services.set_password(
+            db.session, user.id, form.password.data or None, must_change_password=True
+        )
+    except InputError as error:
+        flash(error.message, "error")
+        return redirect(url_for("admin.user_edit", user_id=user.id))
     if result.generated:
         return no_store(
             make_response(

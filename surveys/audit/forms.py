@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SearchField, SelectField
 from wtforms.validators import Length, Optional, ValidationError
 
 from surveys.auth.forms import strip_filter
+from surveys.web import Form
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(Form):
     """Filter of the audit log (GET, no CSRF token)."""
 
     class Meta:

@@ -135,8 +135,9 @@ def _filtered(
         start = dt.datetime.combine(date_from, dt.time.min, tzinfo=dt.UTC)
         stmt = stmt.where(AuditEvent.at >= start)
     if date_to is not None:
-        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-        stmt = stmt.where(AuditEvent.at < end)
+        # the last instant of the day, not the next midnight: 9999-12-31 has no next day
+        end = dt.datetime.combine(date_to, dt.time.max, tzinfo=dt.UTC)
+        stmt = stmt.where(AuditEvent.at <= end)
     return stmt
 
 

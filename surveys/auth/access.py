@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import abort, g, redirect, request, session, url_for
 
-from surveys.auth.models import Role, User
+from surveys.auth.models import Role, User, new_session_epoch
 from surveys.extensions import db
 
 
@@ -28,12 +28,21 @@ def load_logged_in_user() -> None:
 
 
 def _epoch(user: User) -> str:
-    """Changes when the password hash changes, which ends every other session of the user."""
-    return user.password_hash[-16:]
+    """The value a valid session of ``user`` carries (see :func:`end_sessions`)."""
+    return user.session_epoch
+
+
+def end_sessions(user: User) -> None:
+    """End every session of ``user`` at its next request (a new random epoch).
+
+    Called when the password changes (by the user or an administrator) and when the account
+    is deactivated; the request that changed one's own password starts a new session after.
+    """
+    user.session_epoch = new_session_epoch()
 
 
 def start_session(user: User) -> None:
-    """Log ``user`` in: a fresh session (no fixation), bound to the current password."""
+    """Log ``user`` in: a fresh session (no fixation), bound to the user's session epoch."""
     lang = session.get("lang")
     session.clear()
     session["user_id"] = user.id

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from surveys.auth.models import Role
 from surveys.auth.passwords import MIN_PASSWORD_LENGTH
+from surveys.web import Form
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -32,7 +32,7 @@ def role_choices(blank: str | None = None) -> list[SelectChoice]:
     return choices + [SelectChoice(role.value, str(ROLE_LABELS[role])) for role in Role]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     """E-mail and password."""
 
     email = EmailField(
@@ -43,7 +43,7 @@ class LoginForm(FlaskForm):
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     """The current password, and the new one twice."""
 
     current_password = PasswordField(

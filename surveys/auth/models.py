@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import secrets
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -17,6 +18,11 @@ class Role(enum.StrEnum):
     ADMIN = "admin"  #: manages users, roles, instruments and institutions
     STAFF = "staff"  #: quality office of one institution
     COMMITTEE = "committee"  #: accreditation committee member: aggregated statistics only
+
+
+def new_session_epoch() -> str:
+    """A random value that the sessions of a user carry (128 bits, hex)."""
+    return secrets.token_hex(16)
 
 
 class User(Base):
@@ -38,6 +44,9 @@ class User(Base):
     active: Mapped[bool] = mapped_column(default=True)
     #: set when someone else chose or generated the password; the user must pick their own
     must_change_password: Mapped[bool] = mapped_column(default=False)
+    #: random, copied into each session at login; a new value ends every session of the user
+    #: (password changed, by the user or an administrator; account deactivated)
+    session_epoch: Mapped[str] = mapped_column(String(32), default=new_session_epoch)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[dt.datetime | None]
 

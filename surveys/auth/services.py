@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from surveys.audit.services import record_event
+from surveys.auth.access import end_sessions
 from surveys.auth.models import User
 from surveys.auth.passwords import (
     MIN_PASSWORD_LENGTH,
@@ -75,7 +76,9 @@ def normalize_email(email: str) -> str:
 
 
 def check_password_strength(password: str, field: str = "password") -> None:
-    """Refuse a password shorter than :data:`MIN_PASSWORD_LENGTH` characters."""
+    """Refuse a password of spaces only, or shorter than :data:`MIN_PASSWORD_LENGTH`."""
+    if password and not password.strip():
+        raise InputError(field, _("A password cannot consist of spaces only."))
     if len(password or "") < MIN_PASSWORD_LENGTH:
         raise InputError(
             field,
@@ -126,7 +129,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
 def change_own_password(session: Session, user: User, current: str, new: str) -> User:
     """Change ``user``'s password after checking the current one.
 
-    The new hash ends every other session of the user (sessions are tied to the hash).
+    Every session of the user ends; the caller starts a new one for the current request.
     """
     if not verify_password(user.password_hash, current or ""):
         raise InputError("current_password", _("The current password is not correct."))
@@ -135,6 +138,7 @@ def change_own_password(session: Session, user: User, current: str, new: str) ->
         raise InputError("new_password", _("The new password must differ from the current one."))
     user.password_hash = hash_password(new)
     user.must_change_password = False
+    end_sessions(user)
     record_event(session, "auth.password_changed", obj=user)
     session.flush()
     return user

@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from surveys.admin.models import CommitteeAssignment
+from surveys.auth.access import end_sessions
 from surveys.auth.models import Role, User
 from surveys.auth.passwords import hash_password
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
@@ -237,15 +238,31 @@ def database_is_empty(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(Institution)) == 0
 
 
+def _staff_email(code: str) -> str:
+    return f"staff@{code.lower().replace('-', '')}.example"
+
+
+#: The demo's accounts, the only ones a second ``hamkor demo`` run touches.
+DEMO_EMAILS = (
+    "admin@hamkor.example",
+    *(_staff_email(code) for code, _, _ in INSTITUTIONS),
+    "committee@hamkor.example",
+    "expert@hamkor.example",
+)
+
+
 def reset_demo_passwords(session: Session) -> list[tuple[str, str, str]]:
-    """Give every demo account a new password (for a second ``hamkor demo`` run)."""
-    users = session.scalars(
-        select(User).where(User.email.like("%@hamkor.example") | User.email.like("%.example"))
-    ).all()
+    """Give every demo account a new password (for a second ``hamkor demo`` run).
+
+    Accounts someone created by hand keep theirs, whatever their e-mail looks like.
+    """
+    users = session.scalars(select(User).where(User.email.in_(DEMO_EMAILS))).all()
     result = []
     for user in sorted(users, key=lambda u: u.email):
         password = _new_password()
         user.password_hash = hash_password(password)
+        user.must_change_password = False  # printed to be used as it is, like the first run's
+        end_sessions(user)
         result.append((user.email, str(user.role), password))
     session.flush()
     return result
@@ -706,8 +723,7 @@ class _DemoBuilder:
     def users(self) -> list[tuple[str, str, str]]:
         accounts = [("admin@hamkor.example", Role.ADMIN, None, None)]
         for code in self.institutions:
-            domain = code.lower().replace("-", "") + ".example"
-            accounts.append((f"staff@{domain}", Role.STAFF, code, None))
+            accounts.append((_staff_email(code), Role.STAFF, code, None))
         first_programme = self.programmes[0][0]
         accounts.append(("committee@hamkor.example", Role.COMMITTEE, "QMII-NG", None))
         accounts.append(("expert@hamkor.example", Role.COMMITTEE, "QMII-NG", first_programme.id))

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import SelectField, SubmitField
 from wtforms.fields.choices import SelectChoice
 
 from surveys.registry.columns import IMPORT_KINDS
+from surveys.web import Form
 
 #: File name endings the upload accepts (CSV may also come as .txt from "Unicode text").
 IMPORT_EXTENSIONS = ["csv", "txt", "tsv", "xlsx"]
 
 
-class ImportForm(FlaskForm):
+class ImportForm(Form):
     """Kind, file and (for admins) institution of a registry import; two buttons."""
 
     kind = SelectField(

@@ -29,13 +29,25 @@ from surveys.responses.models import Answer, Response, ResponseStatus, blank_ans
 
 
 class LinkUnavailable(Exception):
-    """The link opens no form; ``reason`` says why, ``status`` is the HTTP status to answer."""
+    """The link opens no form; ``reason`` says why, ``status`` is the HTTP status to answer.
 
-    def __init__(self, reason: str, status: int, campaign: Campaign | None = None):
+    ``submitted_at`` is when the employer's answers arrived, for a link that no longer opens
+    but was used (the only thing such a link still tells).
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        status: int,
+        campaign: Campaign | None = None,
+        *,
+        submitted_at: dt.datetime | None = None,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.campaign = campaign
+        self.submitted_at = submitted_at
 
 
 class AlreadySubmitted(Exception):
@@ -63,8 +75,9 @@ def open_link(session: Session, token: str, secret_key: str, today: dt.date) -> 
 
     Raises :class:`LinkUnavailable` with reason ``unknown`` (404: never says whether another
     token exists), ``withdrawn`` (410), ``not_open`` (404: the campaign has not started),
-    ``closed`` (410). A submitted invitation opens (on its thank-you page) even after the
-    campaign closed.
+    ``closed`` (410), or ``received`` (410: closed, and the answers were submitted; the page
+    says when, and shows neither the graduate nor the answers any more). While the campaign
+    is open, a submitted invitation opens on its thank-you page with the answers.
     """
     invitation = find_invitation(session, token, secret_key)
     if invitation is None:
@@ -78,9 +91,18 @@ def open_link(session: Session, token: str, secret_key: str, today: dt.date) -> 
         raise LinkUnavailable("not_open", 404, campaign)
     if not campaign.is_accepting(today):
         response = find_response(session, invitation)
-        if response is None or response.status != ResponseStatus.SUBMITTED:
-            raise LinkUnavailable("closed", 410, campaign)
+        if response is not None and response.status == ResponseStatus.SUBMITTED:
+            raise LinkUnavailable("received", 410, campaign, submitted_at=response.submitted_at)
+        raise LinkUnavailable("closed", 410, campaign)
     return invitation
+
+
+def remember_language(session: Session, invitation: Invitation, language: str) -> None:
+    """Keep the employer's choice of language on the invitation: the form opens in it on any
+    device, as long as the browser has no choice of its own."""
+    if invitation.language != language:
+        invitation.language = language
+        session.flush()
 
 
 def find_response(session: Session, invitation: Invitation) -> Response | None:

@@ -42,6 +42,7 @@ from surveys.responses.forms import (
     unknown_fields,
 )
 from surveys.responses.models import Response, ResponseStatus
+from surveys.web import parse_int
 
 bp = Blueprint("responses", __name__)
 
@@ -61,7 +62,10 @@ def _failed_lookup(response) -> bool:
 def link_unavailable(exc: services.LinkUnavailable):
     if request.path.endswith("/autosave"):
         return jsonify(error=exc.reason), exc.status
-    return render_template("responses/unavailable.html", reason=exc.reason, exc=exc), exc.status
+    submitted_at = _local(exc.submitted_at)
+    return render_template(
+        "responses/unavailable.html", reason=exc.reason, exc=exc, submitted_at=submitted_at
+    ), exc.status
 
 
 @bp.after_request
@@ -144,8 +148,15 @@ def autosave(token: str):
 
 
 def _open(token: str) -> Invitation:
-    """The invitation of a link that may be used now; its language becomes the default."""
+    """The invitation of a link that may be used now; its language becomes the default.
+
+    A language the employer picks (``?lang=``) is remembered on the invitation, so the form
+    comes back in it when the link is opened on another device.
+    """
     invitation = services.open_link(db.session, token, current_app.config["SECRET_KEY"], _today())
+    chosen = request.args.get("lang")
+    if chosen in current_app.config["HAMKOR_LANGUAGES"]:
+        services.remember_language(db.session, invitation, chosen)
     g.invitation_language = invitation.language
     return invitation
 
@@ -163,15 +174,20 @@ def _today() -> dt.date:
     return _local_now().date()
 
 
+def _local(moment: dt.datetime | None) -> dt.datetime | None:
+    """``moment`` in the institution's time zone, for the employer to read."""
+    return moment.astimezone(_local_now().tzinfo) if moment is not None else None
+
+
 def _definition(invitation: Invitation) -> dict[str, Any]:
     return invitation.campaign.instrument_version.definition
 
 
 def _posted_section(sections: list[dict[str, Any]]) -> int:
-    raw = request.form.get("section", "")
-    if not raw.isdigit() or not 1 <= int(raw) <= len(sections):
+    number = parse_int(request.form.get("section"), minimum=1, maximum=len(sections))
+    if number is None:
         abort(400, description=_("The form did not say which section it belongs to."))
-    return int(raw) - 1
+    return number - 1
 
 
 def _posted_form(invitation: Invitation, section: dict[str, Any]):
@@ -189,8 +205,9 @@ def _posted_form(invitation: Invitation, section: dict[str, Any]):
 
 def _section_from(raw: str | None, sections: list[dict[str, Any]], values: dict[str, Any]):
     """The section asked for (1-based), else the first one with an unanswered item."""
-    if raw and raw.isdigit() and 1 <= int(raw) <= len(sections):
-        return int(raw) - 1
+    number = parse_int(raw, minimum=1, maximum=len(sections))
+    if number is not None:
+        return number - 1
     if not values:
         return 0
     for index, section in enumerate(sections):
@@ -303,8 +320,7 @@ def _submitted(invitation: Invitation, response: Response, token: str):
         }
         for section in definition["sections"]
     ]
-    submitted_at = response.submitted_at
-    local = submitted_at.astimezone(_local_now().tzinfo) if submitted_at else None
+    local = _local(response.submitted_at)
     return (
         render_template(
             "responses/thanks.html",

@@ -8,6 +8,8 @@ import re
 from sqlalchemy import create_engine, select
 
 from surveys import create_app
+from surveys.auth.passwords import verify_password
+from surveys.demo.generator import DEMO_EMAILS
 from surveys.extensions import db as _db
 from surveys.models import (
     Campaign,
@@ -17,6 +19,7 @@ from surveys.models import (
     Invitation,
     Response,
     ResponseStatus,
+    User,
 )
 from surveys.orm import Base
 from tests.test_search import stale_search_rows
@@ -26,6 +29,7 @@ VOLATILE = {
     "nonce",
     "token_hash",
     "password_hash",
+    "session_epoch",
     "created_at",
     "updated_at",
     "published_at",
@@ -120,10 +124,28 @@ def test_demo_is_realistic_and_the_same_for_the_same_seed(app, runner, database_
         _db.engine.dispose()
     assert _fingerprint(database_url) == _fingerprint(other_url)
 
-    # a second run on the same database keeps the data and only renews the passwords
+    # a second run on the same database keeps the data and only renews the demo's passwords:
+    # accounts made by hand keep theirs, even with an e-mail that looks like the demo's
+    with app.app_context():
+        from surveys.admin.services import create_user
+
+        for email in ("quality@tdtu.example", "boss@hamkor.example"):
+            create_user(_db.session, email=email, role="admin", password="typed by a person")
+        _db.session.commit()
+        hand_made = {
+            u.email: u.password_hash
+            for u in _db.session.scalars(select(User).where(User.email.like("%.example")))
+            if u.email not in DEMO_EMAILS
+        }
+    assert len(hand_made) == 2
     again = runner.invoke(["demo", "--seed", "7"])
     assert again.exit_code == 0, again.output
     assert "already in this database" in again.output
     new_passwords = dict(re.findall(r"(\S+@\S+)\s+\w+\s+password: (\S+)", again.output))
-    assert new_passwords.keys() == passwords.keys()
+    assert new_passwords.keys() == passwords.keys() == set(DEMO_EMAILS)
     assert all(new_passwords[k] != passwords[k] for k in passwords)
+    with app.app_context():
+        for email, password_hash in hand_made.items():
+            user = _db.session.scalars(select(User).where(User.email == email)).one()
+            assert user.password_hash == password_hash, email
+            assert verify_password(user.password_hash, "typed by a person")
