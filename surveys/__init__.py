@@ -22,7 +22,9 @@ FEATURES = (
     "instruments",
     "campaigns",
     "responses",
+    "indicators",
     "dashboard",
+    "api",
 )
 
 
