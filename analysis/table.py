@@ -12,6 +12,8 @@ expected.
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +49,13 @@ OUTCOMES_COLUMNS = (
 #: Reserved domains of the ratings table: not competency domains.
 OVERALL = "overall"
 RECOMMEND = "recommend"
+
+#: Years a cohort can have (four digits).
+FIRST_YEAR, LAST_YEAR = 1000, 9999
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_INT64_MAX = 2**63 - 1
+#: Floats beyond this are not exact integers any more.
+_EXACT_FLOAT_INT = 2**53
 
 Where = Callable[[int], str]
 IntArray = NDArray[np.int64]
@@ -94,26 +103,19 @@ def require_columns(table: Mapping[str, Any], columns: tuple[str, ...], what: st
     return n
 
 
-def _is_empty(values: np.ndarray) -> NDArray[np.bool_]:
-    """Empty cells of a text or object column: None, NaN or blank strings."""
-    if values.dtype.kind in "US":
-        return np.char.str_len(np.char.strip(values)) == 0
-    if values.dtype.kind == "T":
-        return np.strings.str_len(np.strings.strip(values)) == 0
-    if values.dtype.kind == "f":
-        return np.isnan(values)
+def _object_text(values: np.ndarray) -> np.ndarray:
+    """An object column (Python values, e.g. from a database) as text: None and NaN → ""."""
+    missing = np.asarray(values == None, dtype=bool) | np.asarray(values != values, dtype=bool)  # noqa: E711
+    return np.where(missing, "", values).astype(str)
+
+
+def _as_text(values: np.ndarray) -> np.ndarray:
+    """A text column as a NumPy unicode array (object and variable-width strings converted)."""
     if values.dtype.kind == "O":
-        return np.fromiter(
-            (
-                v is None
-                or (isinstance(v, float) and v != v)
-                or (isinstance(v, str) and not v.strip())
-                for v in values
-            ),
-            dtype=bool,
-            count=len(values),
-        )
-    return np.zeros(len(values), dtype=bool)
+        return _object_text(values)
+    if values.dtype.kind in "ST":
+        return values.astype(str)
+    return values
 
 
 def encode_text(column: Any, name: str, where: Where = row_label) -> tuple[IntArray, np.ndarray]:
@@ -141,13 +143,7 @@ def encode_text(column: Any, name: str, where: Where = row_label) -> tuple[IntAr
     if values.dtype.kind in "iu":
         uniq, codes = np.unique(values, return_inverse=True)
         return codes.astype(np.int64), uniq.astype(str)
-    if values.dtype.kind not in "USOT":
-        values = values.astype(str)
-    if values.dtype.kind in "OT":
-        empty = _is_empty(values)
-        if empty.any():
-            raise _fail(name, where, np.argmax(empty), "empty, expected a code")
-        values = values.astype(str)
+    values = _as_text(values) if values.dtype.kind in "USOT" else values.astype(str)
     uniq, codes = _factorize(values)
     blank = np.char.str_len(np.char.strip(uniq)) == 0
     if blank.any():
@@ -158,12 +154,13 @@ def encode_text(column: Any, name: str, where: Where = row_label) -> tuple[IntAr
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, IntArray]:
     """``np.unique(values, return_inverse=True)`` for a string array, faster on survey data.
 
-    Rows of one response are usually adjacent, so runs of equal values are collapsed first;
-    and columns with few distinct values (items, domains) are coded by binary search in the
-    distinct values of a sample, verified against every row. Falls back to ``np.unique``.
+    Sorting millions of strings is the slow part of encoding a text column, so strings are
+    compared as few times as possible: rows of one response are usually adjacent, so runs of
+    equal values are collapsed first (only the heads are coded), and the rest is coded by
+    :func:`_hash_codes`.
     """
     n = len(values)
-    if n < 4096:
+    if n < 4096 or values.dtype.kind != "U":
         uniq, codes = np.unique(values, return_inverse=True)
         return uniq, codes.reshape(-1)
     change = np.empty(n, dtype=bool)
@@ -171,13 +168,38 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, IntArray]:
     np.not_equal(values[1:], values[:-1], out=change[1:])
     heads = np.flatnonzero(change)
     if len(heads) <= n // 2:
-        uniq, head_codes = np.unique(values[heads], return_inverse=True)
-        return uniq, np.repeat(head_codes.reshape(-1), np.diff(np.r_[heads, n]))
-    sample = np.unique(values[:: max(1, n // 65536)])
-    if len(sample) <= 4096:
-        pos = np.minimum(np.searchsorted(sample, values), len(sample) - 1)
-        if np.array_equal(sample[pos], values):
-            return sample, pos.astype(np.int64)
+        uniq, head_codes = _hash_codes(values[heads])
+        return uniq, np.repeat(head_codes, np.diff(np.r_[heads, n]))
+    return _hash_codes(values)
+
+
+def _hash_codes(values: np.ndarray) -> tuple[np.ndarray, IntArray]:
+    """Code a fixed-width string array by hashing each string's code points into one integer.
+
+    Integer sorts are an order of magnitude faster than string sorts: the rows are grouped
+    by hash, only the distinct strings are sorted, and every row is compared with its
+    group's string, so a hash collision can never merge two values (then ``np.unique``).
+    """
+    n = len(values)
+    width = values.dtype.itemsize // 4
+    if n >= 4096 and width:
+        points = np.ascontiguousarray(values).view(np.uint32).reshape(n, width)
+        used = np.flatnonzero(points[:: max(1, n // 4096)].any(axis=0) | (np.arange(width) == 0))
+        # padding columns that are zero in a sample may hold code points elsewhere: the
+        # comparison below catches that (equal hashes, different strings) and falls back
+        key = np.zeros(n, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in used:  # a polynomial hash of the code points, modulo 2**64
+                key *= np.uint64(0x100000001B3)
+                key += points[:, j]
+        _, first, group = np.unique(key, return_index=True, return_inverse=True)
+        group = group.reshape(-1)
+        labels = values[first]
+        if np.array_equal(labels[group], values):
+            order = np.argsort(labels, kind="stable")
+            rank = np.empty(len(order), dtype=np.int64)
+            rank[order] = np.arange(len(order))
+            return labels[order], rank[group]
     uniq, codes = np.unique(values, return_inverse=True)
     return uniq, codes.reshape(-1)
 
@@ -185,22 +207,35 @@ def _factorize(values: np.ndarray) -> tuple[np.ndarray, IntArray]:
 def to_float(
     column: Any, name: str, where: Where = row_label, *, allow_empty: bool = True
 ) -> FloatArray:
-    """A numeric column as float64 with NaN for empty cells (refused if not ``allow_empty``)."""
+    """A numeric column as float64 with NaN for empty cells (refused if not ``allow_empty``).
+
+    Text is parsed once per distinct value (a score column of millions of rows has a dozen).
+    """
     values = np.asarray(column)
+    out = None
     if values.dtype.kind in "fiub":
         out = values.astype(np.float64)
-    else:
-        empty = _is_empty(values)
-        out = np.full(len(values), np.nan)
-        filled = np.flatnonzero(~empty)
-        try:
-            out[filled] = values[filled].astype(np.float64)
+    elif values.dtype.kind == "O":
+        try:  # numbers and None from a database: one C loop
+            out = values.astype(np.float64)
         except (TypeError, ValueError):
-            for i in filled:
-                try:
-                    float(values[i])
-                except (TypeError, ValueError):
-                    raise _fail(name, where, i, f"{show(values[i])} is not a number") from None
+            values = _object_text(values)
+    if out is None:
+        uniq, codes = _factorize(_as_text(values))
+        parsed = np.full(len(uniq), np.nan)
+        for j, text in enumerate(uniq.tolist()):
+            cell = text.strip()
+            if not cell:
+                continue
+            try:
+                number = float(cell)
+            except ValueError:
+                number = math.nan
+            if number != number:  # not a number, or the text "nan"
+                i = int(np.argmax(codes == j))
+                raise _fail(name, where, i, f"{show(values[i])} is not a number")
+            parsed[j] = number
+        out = parsed[codes]
     if np.isinf(out).any():
         raise _fail(name, where, np.argmax(np.isinf(out)), "infinite, expected a finite number")
     if not allow_empty and np.isnan(out).any():
@@ -209,22 +244,53 @@ def to_float(
 
 
 def to_int(column: Any, name: str, where: Where = row_label) -> IntArray:
-    """An integer column (e.g. ``year``); refuses empty and non-integer values."""
+    """An integer column (e.g. ``year``); refuses empty, non-integer and too large values.
+
+    Text is checked once per distinct value: ASCII digits with an optional sign, within the
+    range of a 64-bit integer.
+    """
     values = np.asarray(column)
-    if values.dtype.kind in "iu":
+    if values.dtype.kind == "u" and len(values) and values.max() > _INT64_MAX:
+        i = int(np.argmax(values > _INT64_MAX))
+        raise _fail(name, where, i, f"{show(values[i])} is too large for an integer")
+    if values.dtype.kind in "iub":
         return values.astype(np.int64)
     if values.dtype.kind in "USOT":
-        for i, v in enumerate(values):
-            s = str(v).strip() if v is not None else ""
-            if not s.lstrip("+-").isdigit():
-                raise _fail(name, where, i, f"{show(v)} is not an integer")
-        return values.astype(str).astype(np.int64)
+        text = _as_text(values)
+        uniq, codes = _factorize(text)
+        parsed = np.zeros(len(uniq), dtype=np.int64)
+        for j, cell in enumerate(uniq.tolist()):
+            cell = cell.strip()
+            problem = None
+            if not _INTEGER.fullmatch(cell):
+                problem = "is not an integer"
+            elif not -_INT64_MAX - 1 <= int(cell) <= _INT64_MAX:
+                problem = "is too large for an integer"
+            if problem:
+                i = int(np.argmax(codes == j))
+                raise _fail(name, where, i, f"{show(text[i])} {problem}")
+            parsed[j] = int(cell)
+        return parsed[codes]
     out = to_float(values, name, where, allow_empty=False)
     bad = out != np.floor(out)
     if bad.any():
         i = int(np.argmax(bad))
         raise _fail(name, where, i, f"{show(out[i])} is not an integer")
+    big = np.abs(out) > _EXACT_FLOAT_INT
+    if big.any():
+        i = int(np.argmax(big))
+        raise _fail(name, where, i, f"{show(out[i])} is too large for an integer")
     return out.astype(np.int64)
+
+
+def check_year(year: IntArray, where: Where = row_label) -> None:
+    """Refuse years that are not four-digit (a 20-digit year is a typo, not a cohort)."""
+    bad = (year < FIRST_YEAR) | (year > LAST_YEAR)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _fail(
+            "year", where, i, f"{year[i]} is not a year between {FIRST_YEAR} and {LAST_YEAR}"
+        )
 
 
 def check_binary(values: FloatArray, name: str, where: Where = row_label) -> None:
@@ -274,6 +340,7 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
     if n == 0:
         raise ValueError("ratings: the table has no rows")
     year = to_int(table["year"], "year", where)
+    check_year(year, where)
     score = to_float(table["score"], "score", where, allow_empty=True)
     smin = to_float(table["scale_min"], "scale_min", where, allow_empty=False)
     smax = to_float(table["scale_max"], "scale_max", where, allow_empty=False)
@@ -408,6 +475,7 @@ def validate_invited(table: Mapping[str, Any], where: Where = row_label) -> dict
     for name in ("institution", "programme", "instrument"):
         out[name] = _text_plain(table[name], name, where) if n else np.array([], dtype=str)
     out["year"] = to_int(table["year"], "year", where) if n else np.array([], dtype=np.int64)
+    check_year(out["year"], where)
     invited = to_int(table["invited"], "invited", where) if n else np.array([], dtype=np.int64)
     bad = invited < 1
     if bad.any():
@@ -433,6 +501,7 @@ def validate_outcomes(table: Mapping[str, Any], where: Where = row_label) -> dic
     for name in ("institution", "programme", "subject_id"):
         out[name] = _text_plain(table[name], name, where) if n else np.array([], dtype=str)
     out["year"] = to_int(table["year"], "year", where) if n else np.array([], dtype=np.int64)
+    check_year(out["year"], where)
     for name in ("employed", "retained_12m", "partner_employer"):
         out[name] = to_float(table[name], name, where)
         check_binary(out[name], name, where)

@@ -235,7 +235,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--strings",
         action="store_true",
-        help="also time the library on plain NumPy string arrays (as read_ratings_csv gives)",
+        help="also time the library on plain NumPy string arrays (every column text, as a "
+        "CSV file gives it)",
     )
     args = parser.parse_args(argv)
 
@@ -266,15 +267,27 @@ def main(argv: list[str] | None = None) -> None:
     tracemalloc.stop()
     print(f"compute_indicators peak allocation (tracemalloc): {peak_lib / 2**20:,.0f} MiB")
     if args.strings:
-        plain = {
-            k: (np.asarray(df[k].astype(str)).astype(str) if k in TEXT else df[k].to_numpy())
-            for k in df.columns
-        }
-        t0 = time.perf_counter()
-        compute_indicators(plain)
-        t_str = time.perf_counter() - t0
-        print(f"compute_indicators on NumPy string arrays: {t_str:.2f} s, {n / t_str:,.0f} rows/s")
-        del plain
+        # every column as text, as a CSV gives it: text columns as strings, numbers as
+        # their decimal text, empty scores as ""
+        plain = {}
+        for k in df.columns:
+            if k in TEXT:
+                plain[k] = np.asarray(df[k].astype(str)).astype(str)
+            elif k == "score":
+                values = df[k].to_numpy()
+                whole = np.nan_to_num(values).astype(np.int64).astype(str)
+                plain[k] = np.where(np.isnan(values), "", whole)
+            else:
+                plain[k] = df[k].to_numpy().astype(str)
+        t0, c0 = time.perf_counter(), time.process_time()
+        strings = compute_indicators(plain)
+        t_str, c_str = time.perf_counter() - t0, time.process_time() - c0
+        assert strings == records, "text input gave other records than categorical input"
+        print(
+            f"compute_indicators on NumPy string arrays (every column text, as from CSV): "
+            f"{t_str:.2f} s wall, {c_str:.2f} s CPU, {n / t_str:,.0f} rows/s; same records"
+        )
+        del plain, strings
     if args.skip_reference:
         return
     t0, c0 = time.perf_counter(), time.process_time()
@@ -291,10 +304,15 @@ def main(argv: list[str] | None = None) -> None:
     # CPU time is the fairer ratio on a shared machine: other jobs slow the wall clock of
     # whichever side happens to run while they do
     print(
-        f"speed-up: {t_ref / t_lib:.1f}× wall clock, {c_ref / c_lib:.1f}× CPU time (goal ≥ 10×); "
+        f"speed-up: {t_ref / t_lib:.1f}× wall clock, {c_ref / c_lib:.1f}× CPU time (goal ≥ 25×); "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    ok = min(t_ref / t_lib, c_ref / c_lib) >= 10 and peak_lib < 2 * 2**30
+    if args.strings:
+        print(
+            f"speed-up on text input: {t_ref / t_str:.1f}× wall clock, "
+            f"{c_ref / c_str:.1f}× CPU time"
+        )
+    ok = min(t_ref / t_lib, c_ref / c_lib) >= 25 and peak_lib < 2 * 2**30
     print("goal met" if ok else "GOAL NOT MET")
 
 

@@ -22,8 +22,10 @@ FEATURES = (
     "instruments",
     "campaigns",
     "responses",
+    "indicators",
     "dashboard",
     "jobs",
+    "api",
 )
 
 #: Endpoints that serve the same file to everyone: browsers may cache them, logged in or not.

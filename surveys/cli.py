@@ -20,7 +20,8 @@ COMMAND_MODULES = (
     "surveys.responses.cli",
     "surveys.demo.cli",
     "surveys.jobs.cli",
-    "analysis.cli",
+    # ``hamkor indicators``: analysis.cli's command (CSV in) plus --institution (database)
+    "surveys.indicators.cli",
 )
 
 

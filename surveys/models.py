@@ -1,9 +1,12 @@
 """Every model, imported in one place so that Alembic and ``create_all`` see them all."""
 
 from surveys.admin.models import CommitteeAssignment
+from surveys.api.models import ApiToken
 from surveys.audit.models import AuditEvent
 from surveys.auth.models import Role, User
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation, campaign_programmes
+from surveys.datachanges import DataVersion
+from surveys.indicators.models import IndicatorComputation, IndicatorRecord, IndicatorSettings
 from surveys.instruments.models import Instrument, InstrumentKind, InstrumentVersion
 from surveys.jobs.models import FilePurpose, Job, JobFile, JobState
 from surveys.orm import Base
@@ -12,6 +15,7 @@ from surveys.registry.models import (
     Employer,
     EmployerLink,
     EmploymentRecord,
+    EmploymentStatus,
     Graduate,
     Institution,
     Internship,
@@ -24,16 +28,22 @@ from surveys.responses.models import Answer, Response, ResponseStatus
 __all__ = [
     "AgreementKind",
     "Answer",
+    "ApiToken",
     "AuditEvent",
     "Base",
     "Campaign",
     "CampaignStatus",
     "CommitteeAssignment",
+    "DataVersion",
     "Employer",
     "EmployerLink",
     "EmploymentRecord",
+    "EmploymentStatus",
     "FilePurpose",
     "Graduate",
+    "IndicatorComputation",
+    "IndicatorRecord",
+    "IndicatorSettings",
     "Institution",
     "Instrument",
     "InstrumentKind",

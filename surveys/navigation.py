@@ -14,9 +14,11 @@ MENU = (
     ("admin.users", _l("Users"), {"admin"}),
     ("admin.institutions", _l("Institutions"), {"admin"}),
     ("admin.enterprises", _l("Enterprises"), {"admin"}),
+    ("indicators.settings", _l("Indicator settings"), {"staff", "admin"}),
     ("audit.log", _l("Audit log"), {"staff", "admin"}),
     ("jobs.index", _l("Background jobs"), {"staff", "admin"}),
     ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
+    ("api.tokens", _l("API tokens"), {"staff", "admin", "committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from surveys.api.tokens import create_token
 from surveys.campaigns.tokens import assign_token
 from surveys.models import (
     AgreementKind,
@@ -161,8 +162,15 @@ def seed_world(session: Session) -> World:
     # A (their institution's), the committee member (their own) and admins all see it
     job_a = _finished_job(session, committee, a["institution"])
     job_b = _finished_job(session, other_staff, b["institution"])
-    params = {**a["params"], "user_id": staff.id, "job_id": job_a.id}
-    other_params = {**b["params"], "user_id": other_staff.id, "job_id": job_b.id}
+    token, _text = create_token(session, staff, name="world script", lifetime_days=90)
+    other_token, _text = create_token(session, other_staff, name="world script", lifetime_days=90)
+    params = {**a["params"], "user_id": staff.id, "job_id": job_a.id, "token_id": token.id}
+    other_params = {
+        **b["params"],
+        "user_id": other_staff.id,
+        "job_id": job_b.id,
+        "token_id": other_token.id,
+    }
     session.commit()
     return World(admin, staff, other_staff, committee, params, other_params)
 

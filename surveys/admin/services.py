@@ -27,6 +27,7 @@ from surveys.auth.services import (
     generate_password,
     normalize_email,
 )
+from surveys.datachanges import data_changed
 from surveys.i18n import LANGUAGE_NAMES
 from surveys.registry.columns import CellError
 from surveys.registry.columns import tax_number as parse_tax_number
@@ -420,6 +421,8 @@ def update_institution(
             details={"changes": changes},
         )
     session.flush()
+    if "code" in changes:
+        data_changed(session, institution.id)  # stored indicator records carry the code
     return institution
 
 

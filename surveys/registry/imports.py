@@ -31,6 +31,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from surveys.audit.services import record_event
+from surveys.datachanges import data_changed
 from surveys.registry.columns import (
     IMPORT_KINDS,
     ORDERED_DATES,
@@ -245,6 +246,9 @@ def import_registry_file(
     if dry_run:
         return result
     passes.write()
+    # graduates, employment and agreements are the outcome indicators' inputs; the other
+    # kinds change no number today, but a bump costs one recomputation and is never wrong
+    data_changed(session, institution.id)
     record_event(
         session,
         "registry.import",
@@ -626,6 +630,7 @@ def _plan_graduates(
         Graduate.full_name,
         Graduate.email,
         Graduate.search_text,
+        Graduate.employment_status,
     )
     existing: dict[str, dict[str, Any]] = {}
     numbers = {r.values["student_number"] for r in records if r.valid}
@@ -653,8 +658,9 @@ def _plan_graduates(
             "graduation_year": v["graduation_year"],
             "full_name": v["full_name"],
         }
-        if "email" in positions:
-            wanted["email"] = v["email"]
+        for optional in ("email", "employment_status"):
+            if optional in positions:  # an absent column leaves the field as it is
+                wanted[optional] = v[optional]
         if v["student_number"] not in existing:
             wanted.update(institution_id=institution.id, student_number=v["student_number"])
         _diff(plan, result, existing.get(v["student_number"]), wanted)

@@ -130,3 +130,19 @@ def test_fast_factorize_equals_numpy_unique(kind):
     uniq, codes = _factorize(values)
     ref_uniq, ref_codes = np.unique(values, return_inverse=True)
     assert np.array_equal(uniq, ref_uniq) and np.array_equal(codes, ref_codes.reshape(-1))
+
+
+@pytest.mark.parametrize("distinct", [3, 50, 20_000])
+def test_text_columns_are_coded_as_np_unique_codes_them(distinct):
+    """The fast coding of text columns (runs, hashed code points) equals ``np.unique``."""
+    from analysis.table import _factorize
+
+    rng = np.random.default_rng(distinct)
+    words = np.array([f"w{i}" * (1 + i % 3) for i in range(distinct)] + ["ünï", "x" * 30])
+    values = words[rng.integers(0, len(words), 50_000)]
+    values[-1] = "x" * 30 + "y"  # longer than anything in the sampled padding columns
+    for column in (values, np.sort(values)):  # scattered, and in runs
+        uniq, codes = _factorize(column)
+        want_uniq, want_codes = np.unique(column, return_inverse=True)
+        assert np.array_equal(uniq, want_uniq)
+        assert np.array_equal(codes, want_codes.reshape(-1))

@@ -34,6 +34,7 @@ VOLATILE = {
     "updated_at",
     "published_at",
     "at",
+    "changed_at",
 }
 
 
