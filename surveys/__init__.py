@@ -22,6 +22,7 @@ FEATURES = (
     "instruments",
     "campaigns",
     "responses",
+    "charts",
     "dashboard",
 )
 

@@ -15,6 +15,7 @@ MENU = (
     ("admin.institutions", _l("Institutions"), {"admin"}),
     ("audit.log", _l("Audit log"), {"staff", "admin"}),
     ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
+    ("dashboard.overview", _l("Indicators"), {"staff", "admin", "committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )
 
