@@ -17,6 +17,7 @@ from tests.world import INSTITUTION_OWNED_PARAMS, logged_in_client, seed_world
 #: Endpoints anyone may open, and why. Everything else must use ``roles_required``.
 PUBLIC = {
     "static": "CSS, JS and images",
+    "charts.plotly_js": "plotly.js from the installed plotly package (a static file)",
     "auth.login": "the login form",
     "auth.logout": "ends whatever session there is (POST + CSRF)",
     "auth.index": "redirects to the login page or the user's home",

@@ -254,7 +254,10 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
             row = _overview_row(index, "*", year, key, texts)
             if row is not None:
                 page.total.append(dataclasses.replace(row, name=institution.name))
-    page.rows.sort(key=_sort_key(filters.sort), reverse=filters.descending)
+    if filters.sort == "programme":
+        page.rows.sort(key=lambda r: (r.code, r.instrument), reverse=filters.descending)
+    else:
+        page.rows.sort(key=_sort_key(filters.sort, filters.descending))
     return page
 
 
@@ -292,21 +295,21 @@ def _overview_row(
     )
 
 
-def _sort_key(sort: str):
-    """Rows with a value first (by it), suppressed and missing values last, then by code."""
+def _sort_key(sort: str, descending: bool):
+    """Rows with a value first (by it, either way), hidden and missing values last."""
+    sign = -1.0 if descending else 1.0
 
     def estimate(record: Indicator | None) -> tuple[int, float]:
         if record is None or record.suppressed or record.estimate is None:
             return (1, 0.0)
-        return (0, record.estimate)
+        return (0, sign * record.estimate)
 
     def key(row: OverviewRow) -> tuple[Any, ...]:
-        if sort == "programme":
-            return (row.code, row.instrument)
         if sort == "target":
             statuses = [TARGET_ORDER.get(r.target_status or "", 3) for r in row.targets]
-            return (min(statuses, default=3), row.code)
-        return (*estimate(getattr(row, sort)), row.code)
+            known = [s for s in statuses if s < 3]
+            return (0, sign * min(known), row.code) if known else (1, 0.0, row.code)
+        return (*estimate(getattr(row, sort)), row.code, row.instrument)
 
     return key
 
