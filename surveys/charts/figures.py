@@ -15,7 +15,7 @@ import itertools
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from analysis import Indicator
@@ -225,7 +225,7 @@ def domain_scores(
         lowest = min(shown, key=lambda r: r.estimate or 0.0)
         reading = _(
             "Employers rate %(domain)s lowest: %(value)s of 100, %(ci)s %(interval)s.",
-            domain=name(lowest).lower() if _starts_with_capital(name(lowest)) else name(lowest),
+            domain=_in_sentence(name(lowest)),
             value=present.value_text(lowest, min_n),
             ci=present.confidence_text(lowest),
             interval=present.interval_text(lowest) or "—",
@@ -243,10 +243,13 @@ def domain_scores(
     )
 
 
-def _starts_with_capital(text: str) -> bool:
-    """Whether lower-casing ``text`` for use inside a sentence is safe (not an acronym)."""
-    first = text.split(" ", 1)[0]
-    return bool(first) and first[0].isupper() and not first.isupper()
+def _in_sentence(name: str) -> str:
+    """A domain's name inside an English sentence ("safety culture"); other languages keep
+    the questionnaire's spelling (their sentences quote it), and so do acronyms."""
+    first = name.split(" ", 1)[0]
+    if str(get_locale()) != "en" or not first or first.isupper():
+        return name
+    return name[0].lower() + name[1:]
 
 
 def _interval_bars(
