@@ -30,6 +30,7 @@ from surveys.registry import services
 from surveys.registry.columns import IMPORT_KINDS
 from surveys.registry.forms import ImportForm
 from surveys.registry.imports import SHOWN_ERRORS, import_registry_file, template_csv
+from surveys.registry.labels import VALUE_LABELS
 from surveys.registry.models import Institution
 from surveys.registry.services import LIST_COLUMNS, LIST_KINDS
 
@@ -65,26 +66,6 @@ COLUMN_LABELS = {
     "end_date": _l("End"),
     "mentor_name": _l("Mentor"),
     "agreement_number": _l("Agreement"),
-}
-
-#: How stored enum values are shown in the lists.
-VALUE_LABELS = {
-    "kind": {
-        "joint_activity": _l("Joint activity"),
-        "production_practice": _l("Production training and practice"),
-        "targeted_training": _l("Targeted training"),
-        "employee_training": _l("Training of the enterprise's employees"),
-        "joint_research": _l("Joint research"),
-        "internship": _l("Internship"),
-        "employment": _l("Employment of graduates"),
-        "attestation_commission": _l("Seats on attestation commissions"),
-    },
-    "level": {
-        "vocational": _l("Vocational"),
-        "bachelor": _l("Bachelor"),
-        "master": _l("Master"),
-        "doctoral": _l("Doctoral"),
-    },
 }
 
 #: Page titles of the lists.
