@@ -217,3 +217,35 @@ def test_staff_see_response_rates_per_campaign(world, client_of):
     assert cells[1:] == ["12", "12", "100%"]
     chart = next(iter(charts_in(html).values()))
     assert sum(chart["data"][0]["y"]) == chart["data"][1]["y"][-1]
+
+
+def test_methodology_page_renders_the_document_in_the_readers_language(world, client_of):
+    client = client_of(world.member)
+    en = client.get("/dashboard/methodology").get_data(as_text=True)
+    assert "<h1>Methodology: how Hamkor computes" in en
+    assert "<h2>Targets: met, not met, inconclusive</h2>" in en and "<table>" in en
+    assert "cluster" in en and "Why small groups are hidden" in en
+    ru = client.get("/dashboard/methodology?lang=ru").get_data(as_text=True)
+    assert "Почему малые группы скрыты" in ru and 'lang="ru"' in ru
+    uz = client.get("/dashboard/methodology?lang=uz").get_data(as_text=True)
+    assert "Nega kichik guruhlar yashiriladi" in uz
+
+
+def test_methodology_markdown_is_sanitised(monkeypatch):
+    from surveys.dashboard import methodology
+
+    methodology.rendered.cache_clear()
+    monkeypatch.setattr(
+        methodology,
+        "_source",
+        lambda lang: (
+            '# T\n\n<script>alert(1)</script> [x](javascript:alert(1)) <b onclick="x">b</b>',
+            "en",
+        ),
+    )
+    try:
+        html = str(methodology.rendered("en").html)
+    finally:
+        methodology.rendered.cache_clear()
+    assert "<script" not in html and 'href="javascript:' not in html and "onclick" not in html
+    assert "<h1>T</h1>" in html
