@@ -173,22 +173,25 @@ def domain_scores(
     def name(record: Indicator) -> str:
         return domain_names.get(record.domain or "", record.domain or "")
 
+    def label(record: Indicator) -> str:
+        return _wrap(name(record), 26)
+
     # lowest first: plotly draws the first category at the bottom, so the highest is on top
     order = sorted(yearly, key=lambda r: (_shown(r), r.estimate or 0.0, name(r)))
-    categories = [name(r) for r in order]
+    categories = [label(r) for r in order]
     traces = [
         _interval_bars(
-            [(name(r), r) for r in order], present.period_text(yearly[0]), PRIMARY, min_n
+            [(label(r), r) for r in order], present.period_text(yearly[0]), PRIMARY, min_n
         )
     ]
     if pooled:
         by_domain = {r.domain: r for r in pooled}
-        pairs = [(name(r), by_domain[r.domain]) for r in order if r.domain in by_domain]
+        pairs = [(label(r), by_domain[r.domain]) for r in order if r.domain in by_domain]
         traces.append(_interval_bars(pairs, present.period_text(pooled[0]), SECONDARY, min_n))
     annotations = [
         {
             "x": 0,
-            "y": name(r),
+            "y": label(r),
             "xanchor": "left",
             "text": present.value_text(r, min_n),
             "showarrow": False,
@@ -669,8 +672,8 @@ def heatmap(
         "data": [
             {
                 "type": "heatmap",
-                "x": [domain_names.get(d, d) for d in domains],
-                "y": rows_labels,
+                "x": [_wrap(domain_names.get(d, d), 18) for d in domains],
+                "y": [_wrap(label, 34) for label in rows_labels],
                 "z": z,
                 "text": text,
                 "texttemplate": "%{text}",
@@ -687,7 +690,7 @@ def heatmap(
         "layout": _layout(
             max(220, 36 * len(programmes) + 140),
             plot_bgcolor=SUPPRESSED,
-            xaxis=_axis(side="top", tickangle=-30, showgrid=False),
+            xaxis=_axis(side="top", tickangle=0, showgrid=False),
             yaxis=_axis(autorange="reversed", showgrid=False),
             margin={"l": 8, "r": 8, "t": 8, "b": 8, "pad": 4},
         ),
