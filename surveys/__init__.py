@@ -22,8 +22,10 @@ FEATURES = (
     "instruments",
     "campaigns",
     "responses",
+    "indicators",
     "charts",
     "dashboard",
+    "api",
 )
 
 

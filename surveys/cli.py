@@ -19,7 +19,8 @@ COMMAND_MODULES = (
     "surveys.campaigns.cli",
     "surveys.responses.cli",
     "surveys.demo.cli",
-    "analysis.cli",
+    # ``hamkor indicators``: analysis.cli's command (CSV in) plus --institution (database)
+    "surveys.indicators.cli",
 )
 
 

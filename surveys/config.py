@@ -61,6 +61,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "BABEL_DEFAULT_LOCALE": "uz",
         "HAMKOR_LANGUAGES": ("uz", "ru", "en"),
         "HAMKOR_TIMEZONE": env.get("HAMKOR_TIMEZONE", "Asia/Tashkent"),
+        # dates and times on pages (Flask-Babel's filters) in the same zone
+        "BABEL_DEFAULT_TIMEZONE": env.get("HAMKOR_TIMEZONE", "Asia/Tashkent"),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
     secret = env.get("HAMKOR_SECRET_KEY")

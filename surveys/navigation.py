@@ -13,9 +13,11 @@ MENU = (
     ("instruments.index", _l("Instruments"), {"staff", "admin"}),
     ("admin.users", _l("Users"), {"admin"}),
     ("admin.institutions", _l("Institutions"), {"admin"}),
+    ("indicators.settings", _l("Indicator settings"), {"staff", "admin"}),
     ("audit.log", _l("Audit log"), {"staff", "admin"}),
     ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
     ("dashboard.overview", _l("Indicators"), {"staff", "admin", "committee"}),
+    ("api.tokens", _l("API tokens"), {"staff", "admin", "committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )
 

@@ -21,6 +21,10 @@ PUBLIC = {
     "auth.login": "the login form",
     "auth.logout": "ends whatever session there is (POST + CSRF)",
     "auth.index": "redirects to the login page or the user's home",
+    # the JSON API authenticates by itself (bearer token or session) and answers 401/403 in
+    # JSON instead of redirecting to the login page: tests/api/test_api.py
+    "api.indicators": "JSON API: 401 without a token or session, 403 outside the caller's scope",
+    "api.openapi": "the API's OpenAPI description (no data)",
 }
 #: Endpoint-name prefixes that are public: the employers' survey pages behind personal links
 #: (the link's secret token is the access check there, not an account).

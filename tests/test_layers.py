@@ -23,6 +23,8 @@ FEATURES = (
     "surveys.admin",
     "surveys.dashboard",
     "surveys.demo",
+    "surveys.indicators",
+    "surveys.api",
 )
 
 

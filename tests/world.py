@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from surveys.api.tokens import create_token
 from surveys.campaigns.tokens import assign_token
 from surveys.models import (
     AgreementKind,
@@ -152,8 +153,10 @@ def seed_world(session: Session) -> World:
     committee = factories.make_user(session, "committee", email="committee@world.example")
     session.add(CommitteeAssignment(user=committee, institution=a["institution"]))
     session.flush()
-    params = {**a["params"], "user_id": staff.id}
-    other_params = {**b["params"], "user_id": other_staff.id}
+    token, _text = create_token(session, staff, name="world script", lifetime_days=90)
+    other_token, _text = create_token(session, other_staff, name="world script", lifetime_days=90)
+    params = {**a["params"], "user_id": staff.id, "token_id": token.id}
+    other_params = {**b["params"], "user_id": other_staff.id, "token_id": other_token.id}
     session.commit()
     return World(admin, staff, other_staff, committee, params, other_params)
 

@@ -24,6 +24,7 @@ from surveys.auth.services import (
     generate_password,
     normalize_email,
 )
+from surveys.datachanges import data_changed
 from surveys.registry.models import Institution, Programme
 from surveys.registry.services import institution_by_code
 
@@ -372,4 +373,6 @@ def update_institution(
             details={"changes": changes},
         )
     session.flush()
+    if "code" in changes:
+        data_changed(session, institution.id)  # stored indicator records carry the code
     return institution

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation, campaign_programmes
 from surveys.campaigns.tokens import assign_token
+from surveys.datachanges import data_changed
 from surveys.instruments.models import InstrumentVersion
 from surveys.registry.models import Employer, EmploymentRecord, Graduate, Institution, Programme
 
@@ -95,6 +96,7 @@ def create_campaign(
     )
     session.add(campaign)
     session.flush()
+    data_changed(session, institution.id)
     record_event(
         session,
         "campaigns.create",
@@ -167,6 +169,7 @@ def create_invitations(
         invitations.append(invitation)
     session.add_all(invitations)
     session.flush()
+    data_changed(session, campaign.institution_id)  # the response rate's denominator
     record_event(
         session,
         "campaigns.create_invitations",

@@ -33,6 +33,7 @@ from surveys.registry.models import (
     AgreementKind,
     Employer,
     EmploymentRecord,
+    EmploymentStatus,
     Graduate,
     Institution,
     Internship,
@@ -254,6 +255,9 @@ class _DemoBuilder:
     def __init__(self, session: Session, rng: random.Random, today: dt.date) -> None:
         self.session = session
         self.rng = rng
+        # the graduates' recorded employment status has a generator of its own, derived from
+        # the main one's state without drawing from it: the rest of a seed's demo is unchanged
+        self.status_rng = random.Random(hash(rng.getstate()))
         self.today = today
         self.last_year = today.year - 1
         self.years = list(range(self.last_year - YEARS + 1, self.last_year + 1))
@@ -410,30 +414,38 @@ class _DemoBuilder:
                             end_date=start + dt.timedelta(days=self.rng.choice((28, 42, 56))),
                         )
                     )
-                if self.rng.random() < 0.85:
-                    # interns are often hired where they trained
-                    employer = (
-                        intern_at
-                        if intern_at and self.rng.random() < 0.6
-                        else self.rng.choice(partners)
+                if self.rng.random() >= 0.85:
+                    # no employment record: the graduate survey recorded a status for most
+                    # (its own draw, so the rest of the demo stays as it was for a seed)
+                    draw = self.status_rng.random()
+                    if draw < 0.55:
+                        graduate.employment_status = EmploymentStatus.NOT_EMPLOYED
+                    elif draw < 0.8:
+                        graduate.employment_status = EmploymentStatus.FURTHER_STUDY
+                    continue
+                # interns are often hired where they trained
+                employer = (
+                    intern_at
+                    if intern_at and self.rng.random() < 0.6
+                    else self.rng.choice(partners)
+                )
+                start = dt.date(year, 7, 15) + dt.timedelta(days=self.rng.randint(0, 240))
+                if start >= self.today:
+                    start = self.today - dt.timedelta(days=self.rng.randint(10, 60))
+                end = None
+                if self.rng.random() < 0.12:
+                    end = start + dt.timedelta(days=self.rng.randint(120, 700))
+                    if end >= self.today:
+                        end = None
+                employment.append(
+                    EmploymentRecord(
+                        graduate_id=graduate.id,
+                        employer_id=employer.id,
+                        position=self.rng.choice(POSITIONS[programme.field_of_study]),
+                        start_date=start,
+                        end_date=end,
                     )
-                    start = dt.date(year, 7, 15) + dt.timedelta(days=self.rng.randint(0, 240))
-                    if start >= self.today:
-                        start = self.today - dt.timedelta(days=self.rng.randint(10, 60))
-                    end = None
-                    if self.rng.random() < 0.12:
-                        end = start + dt.timedelta(days=self.rng.randint(120, 700))
-                        if end >= self.today:
-                            end = None
-                    employment.append(
-                        EmploymentRecord(
-                            graduate_id=graduate.id,
-                            employer_id=employer.id,
-                            position=self.rng.choice(POSITIONS[programme.field_of_study]),
-                            start_date=start,
-                            end_date=end,
-                        )
-                    )
+                )
         self.session.add_all(internships)
         self.session.add_all(employment)
         self.session.flush()

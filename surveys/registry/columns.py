@@ -20,7 +20,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from surveys.registry.models import AgreementKind, ProgrammeLevel
+from surveys.registry.models import AgreementKind, EmploymentStatus, ProgrammeLevel
 
 #: Oldest graduation year accepted (the database has the same bound).
 FIRST_YEAR = 1950
@@ -207,6 +207,37 @@ AGREEMENT_KIND_LABELS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+#: Human labels accepted for each employment status (English, Russian, Uzbek).
+EMPLOYMENT_STATUS_LABELS: dict[str, tuple[str, ...]] = {
+    "employed": (
+        "working",
+        "трудоустроен",
+        "трудоустроена",
+        "работает",
+        "ishlaydi",
+        "ishga joylashgan",
+    ),
+    "not_employed": (
+        "unemployed",
+        "not working",
+        "не трудоустроен",
+        "не трудоустроена",
+        "не работает",
+        "ishlamaydi",
+        "ishsiz",
+    ),
+    "further_study": (
+        "study",
+        "studying",
+        "continues studies",
+        "продолжает обучение",
+        "учится",
+        "магистратура",
+        "o'qishni davom ettirmoqda",
+        "o'qiydi",
+    ),
+}
+
 #: Human labels accepted for each programme level.
 PROGRAMME_LEVEL_LABELS: dict[str, tuple[str, ...]] = {
     "vocational": (
@@ -333,6 +364,22 @@ IMPORT_KINDS: dict[str, ImportKind] = {
                     required=False,
                     aliases=("e-mail", "эл. почта", "электронная почта", "почта", "pochta"),
                     help=_l("e-mail address (optional)"),
+                ),
+                Column(
+                    "employment_status",
+                    choice(EmploymentStatus, EMPLOYMENT_STATUS_LABELS),
+                    required=False,
+                    aliases=(
+                        "status",
+                        "employment",
+                        "статус трудоустройства",
+                        "трудоустройство",
+                        "bandlik holati",
+                    ),
+                    help=_l(
+                        "employed, not_employed or further_study, e.g. from a graduate survey "
+                        "(optional; empty = unknown)"
+                    ),
                 ),
             ),
             key=("student_number",),

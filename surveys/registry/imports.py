@@ -21,6 +21,7 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from surveys.audit.services import record_event
+from surveys.datachanges import data_changed
 from surveys.registry.columns import (
     IMPORT_KINDS,
     ORDERED_DATES,
@@ -175,6 +176,9 @@ def import_registry_file(
     if not result.ok or dry_run:
         return result
     plan.write(session)
+    # graduates, employment and agreements are the outcome indicators' inputs; the other
+    # kinds change no number today, but a bump costs one recomputation and is never wrong
+    data_changed(session, institution.id)
     record_event(
         session,
         "registry.import",
@@ -452,6 +456,7 @@ def _plan_graduates(
         Graduate.graduation_year,
         Graduate.full_name,
         Graduate.email,
+        Graduate.employment_status,
     ).where(Graduate.institution_id == institution.id)
     existing = _rows_by(session, stmt, lambda r: r.student_number)
     known = ", ".join(sorted(programmes)[:20]) or _("none yet: import programmes first")
@@ -473,8 +478,9 @@ def _plan_graduates(
             "graduation_year": v["graduation_year"],
             "full_name": v["full_name"],
         }
-        if "email" in positions:
-            wanted["email"] = v["email"]
+        for optional in ("email", "employment_status"):
+            if optional in positions:  # an absent column leaves the field as it is
+                wanted[optional] = v[optional]
         if v["student_number"] not in existing:
             wanted.update(institution_id=institution.id, student_number=v["student_number"])
         _diff(plan, result, existing.get(v["student_number"]), wanted)

@@ -26,6 +26,15 @@ class ProgrammeLevel(enum.StrEnum):
     DOCTORAL = "doctoral"
 
 
+class EmploymentStatus(enum.StrEnum):
+    """A graduate's employment status as the institution recorded it (e.g. from a national
+    graduate survey). The absence of an employment record alone never means "not employed"."""
+
+    EMPLOYED = "employed"  #: working (also known from any employment record)
+    NOT_EMPLOYED = "not_employed"  #: available for work but not working
+    FURTHER_STUDY = "further_study"  #: studying full-time (master's, doctorate): not counted
+
+
 class AgreementKind(enum.StrEnum):
     """Kinds of partnership agreement between an institution and an enterprise (seed paper)."""
 
@@ -111,6 +120,10 @@ class Graduate(Base):
     #: random id used in exports and ratings instead of the name or student number
     pseudonym: Mapped[str] = mapped_column(
         String(32), unique=True, default=lambda: new_pseudonym("G")
+    )
+    #: recorded status (graduates import); empty = unknown unless an employment record exists
+    employment_status: Mapped[EmploymentStatus | None] = mapped_column(
+        enum_column_type(EmploymentStatus)
     )
 
     programme: Mapped[Programme] = relationship(back_populates="graduates")

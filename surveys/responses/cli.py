@@ -1,15 +1,20 @@
-"""``hamkor export``: the ratings table as CSV, the input of ``hamkor indicators``."""
+"""``hamkor export``: the inputs of ``hamkor indicators`` as CSV (ratings here; invited and
+outcomes are added by ``surveys.indicators.cli``)."""
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
 import click
 
 from surveys.cli import with_app
+
+#: ``--output`` of every export.
+OUTPUT_OPTION = click.option(
+    "--output",
+    required=True,
+    help="CSV file to write (UTF-8, no BOM), or - for standard output.",
+)
 
 
 @click.group("export")
@@ -17,18 +22,44 @@ def export() -> None:
     """Export data for analysis (pseudonymous: never names or free text)."""
 
 
+def institution_id_of(code: str | None) -> int | None:
+    """The id of the institution ``--institution CODE`` names (None when not given)."""
+    from surveys.extensions import db
+    from surveys.registry.services import institution_by_code
+
+    if code is None:
+        return None
+    institution = institution_by_code(db.session, code)
+    if institution is None:
+        raise click.BadParameter(f"no institution with code {code!r}", param_hint="--institution")
+    return institution.id
+
+
+def report_written(count: int, output: str, what: str) -> None:
+    """Say how many rows went where (on stderr when the CSV went to standard output)."""
+    if output == "-":
+        click.echo(f"{count} {what} row(s) written.", err=True)
+    else:
+        click.echo(f"{count} {what} row(s) written to {output}.")
+
+
 @export.command("ratings")
-@click.option("--year", type=int, required=True, help="Graduation year of the cohort rated.")
+@click.option(
+    "--year", type=int, help="Graduation year of the cohort rated (default: every cohort)."
+)
 @click.option("--institution", "institution_code", help="Only this institution (code).")
 @click.option("--instrument", "instrument_key", help="Only this instrument (key).")
 @click.option(
-    "--output",
-    required=True,
-    help="CSV file to write (UTF-8, no BOM), or - for standard output.",
+    "--programme", "programme_codes", multiple=True, help="Only this programme (repeatable)."
 )
+@OUTPUT_OPTION
 @with_app
 def ratings(
-    year: int, institution_code: str | None, instrument_key: str | None, output: str
+    year: int | None,
+    institution_code: str | None,
+    instrument_key: str | None,
+    programme_codes: tuple[str, ...],
+    output: str,
 ) -> None:
     """Write the ratings table of submitted responses (one row per response × numeric item).
 
@@ -39,18 +70,11 @@ def ratings(
 
     from surveys.extensions import db
     from surveys.instruments.models import Instrument
-    from surveys.registry.services import institution_by_code
-    from surveys.responses.ratings import iter_ratings, write_ratings_csv
+    from surveys.responses.ratings import RATINGS_COLUMNS, iter_ratings
+    from surveys.spreadsheets import write_csv
 
     session = db.session
-    institution_id = None
-    if institution_code is not None:
-        institution = institution_by_code(session, institution_code)
-        institution_id = institution.id if institution is not None else None
-        if institution_id is None:
-            raise click.BadParameter(
-                f"no institution with code {institution_code!r}", param_hint="--institution"
-            )
+    institution_id = institution_id_of(institution_code)
     if instrument_key is not None and (
         session.scalar(select(Instrument.id).where(Instrument.key == instrument_key)) is None
     ):
@@ -58,29 +82,18 @@ def ratings(
             f"no instrument with key {instrument_key!r}", param_hint="--instrument"
         )
     rows = iter_ratings(
-        session, year=year, institution_id=institution_id, instrument=instrument_key
+        session,
+        year=year,
+        institution_id=institution_id,
+        instrument=instrument_key,
+        programmes=programme_codes or None,
     )
-    if output == "-":
-        count = write_ratings_csv(rows, sys.stdout)
-        click.echo(f"{count} rating row(s) written.", err=True)
-        return
-    # write next to the target and rename: an interrupted export never leaves half a file
-    target = Path(output)
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent.resolve()
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
-            count = write_ratings_csv(rows, stream)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    click.echo(f"{count} rating row(s) written to {target}.")
+    count = write_csv(output, RATINGS_COLUMNS, rows, stdout=sys.stdout)
+    report_written(count, output, "rating")
     if count == 0:
+        cohort = f"the {year} cohort" if year is not None else "any cohort"
         click.echo(
-            f"Warning: no submitted responses about the {year} cohort match; the file has "
-            "only the header.",
+            f"Warning: no submitted responses about {cohort} match; the file has only the header.",
             err=True,
         )
 

@@ -11,8 +11,7 @@ one query per response, so a national year (~10^5 responses) streams in bounded 
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import IO, Any
 
 from sqlalchemy import Select, select
@@ -23,7 +22,7 @@ from surveys.instruments.definitions import numeric_items
 from surveys.instruments.models import Instrument, InstrumentVersion
 from surveys.registry.models import Employer, Graduate, Institution, Programme
 from surveys.responses.models import Answer, Response, ResponseStatus
-from surveys.spreadsheets import neutralise_formula
+from surveys.spreadsheets import write_rows
 
 #: The columns of the ratings table, in this order (the contract with ``analysis``).
 RATINGS_COLUMNS = (
@@ -44,7 +43,12 @@ RATINGS_COLUMNS = (
 CHUNK_SIZE = 5000
 
 
-def _responses_query(year: int, institution_id: int | None, instrument: str | None) -> Select[Any]:
+def _responses_query(
+    year: int | Collection[int] | None,
+    institution_id: int | None,
+    instrument: str | None,
+    programmes: Collection[str] | None = None,
+) -> Select[Any]:
     query = (
         select(
             Response.id,
@@ -65,8 +69,14 @@ def _responses_query(year: int, institution_id: int | None, instrument: str | No
         .join(Employer, Employer.id == Invitation.employer_id)
         .join(InstrumentVersion, InstrumentVersion.id == Response.instrument_version_id)
         .join(Instrument, Instrument.id == InstrumentVersion.instrument_id)
-        .where(Response.status == ResponseStatus.SUBMITTED, Graduate.graduation_year == year)
+        .where(Response.status == ResponseStatus.SUBMITTED)
     )
+    if isinstance(year, int):
+        query = query.where(Graduate.graduation_year == year)
+    elif year is not None:
+        query = query.where(Graduate.graduation_year.in_(sorted(year)))
+    if programmes is not None:
+        query = query.where(Programme.code.in_(list(programmes)))
     if institution_id is not None:
         query = query.where(Campaign.institution_id == institution_id)
     if instrument is not None:
@@ -84,18 +94,20 @@ def _score(value: float | None) -> int | float | None:
 def iter_ratings(
     session: Session,
     *,
-    year: int,
+    year: int | Collection[int] | None,
     institution_id: int | None = None,
     instrument: str | None = None,
+    programmes: Collection[str] | None = None,
     chunk_size: int = CHUNK_SIZE,
 ) -> Iterator[tuple[Any, ...]]:
     """The ratings rows (tuples in :data:`RATINGS_COLUMNS` order) of cohort ``year``.
 
-    Only SUBMITTED responses count. ``institution_id`` and ``instrument`` (a key) narrow
-    the table. Rows come per response (in response order) and, within one, in the order of
-    the items of the version that response answered, using that version's scales.
+    Only SUBMITTED responses count. ``year`` is a cohort, several, or None for every
+    cohort; ``institution_id``, ``instrument`` (a key) and ``programmes`` (codes) narrow the
+    table. Rows come per response (in response order) and, within one, in the order of the
+    items of the version that response answered, using that version's scales.
     """
-    base = _responses_query(year, institution_id, instrument).order_by(Response.id)
+    base = _responses_query(year, institution_id, instrument, programmes).order_by(Response.id)
     # Core execution on the session's connection: plain rows, no ORM row processing
     session.flush()  # what session.execute would do: pending changes count
     connection = session.connection()
@@ -159,7 +171,7 @@ def iter_ratings(
 def build_ratings(
     session: Session,
     *,
-    year: int,
+    year: int | None,
     institution_id: int | None = None,
     instrument: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -175,9 +187,10 @@ def build_ratings(
 def ratings_columns(
     session: Session,
     *,
-    year: int,
+    year: int | Collection[int] | None,
     institution_id: int | None = None,
     instrument: str | None = None,
+    programmes: Collection[str] | None = None,
 ) -> dict[str, list[Any]]:
     """The same table as a mapping of column name → list (what ``analysis`` takes).
 
@@ -186,7 +199,11 @@ def ratings_columns(
     columns: dict[str, list[Any]] = {name: [] for name in RATINGS_COLUMNS}
     appenders = [columns[name].append for name in RATINGS_COLUMNS]
     for row in iter_ratings(
-        session, year=year, institution_id=institution_id, instrument=instrument
+        session,
+        year=year,
+        institution_id=institution_id,
+        instrument=instrument,
+        programmes=programmes,
     ):
         for append, value in zip(appenders, row, strict=True):
             append(value)
@@ -199,10 +216,4 @@ def write_ratings_csv(rows: Iterable[tuple[Any, ...]], stream: IO[str]) -> int:
     UTF-8 without BOM is the caller's choice of ``stream``; empty scores are empty cells,
     and text cells that look like spreadsheet formulas are neutralised.
     """
-    writer = csv.writer(stream)
-    writer.writerow(RATINGS_COLUMNS)
-    count = 0
-    for row in rows:
-        writer.writerow(["" if v is None else neutralise_formula(v) for v in row])
-        count += 1
-    return count
+    return write_rows(stream, RATINGS_COLUMNS, rows)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
 from surveys.campaigns.tokens import find_invitation
+from surveys.datachanges import data_changed
 from surveys.instruments.definitions import NUMERIC_TYPES, item_map, iter_items
 from surveys.orm import utcnow
 from surveys.registry.models import new_pseudonym
@@ -173,6 +174,7 @@ def submit(
     response.status = ResponseStatus.SUBMITTED
     response.submitted_at = utcnow()
     session.flush()
+    data_changed(session, invitation.campaign.institution_id)  # its indicators are stale now
     record_event(
         session,
         "responses.submit",

@@ -73,8 +73,14 @@ def test_table_is_rounded_and_shows_suppression(runner):
     ]
     small = [ln for ln in lines if ln.startswith("U001") and " P02 " in ln and " 2025 " in ln]
     assert small and all("< 5" in ln for ln in small if "responses" in ln)
-    sat = next(ln for ln in lines if "overall_satisfied " in ln and ln.startswith("U000  "))
+    assert any("Employer responses" in ln and "< 5" in ln for ln in small)
+    # a pooled record names its span, never the single year; secondary suppression in words
+    pooled = [ln for ln in lines if ln.startswith("U001") and " P02 " in ln and "2023–2025" in ln]
+    assert pooled and all("2023–2025 pooled" in ln for ln in pooled)
+    assert any(" hidden " in ln for ln in pooled)
+    sat = next(ln for ln in lines if "Employers satisfied overall" in ln and ln.startswith("U000 "))
     assert "%" in sat and "80.0%" in sat  # the default target
+    assert sat.split("80.0%")[1].split()[0] in ("met", "not", "inconclusive")
 
 
 def test_options_are_passed_on(runner, tmp_path):

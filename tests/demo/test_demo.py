@@ -20,7 +20,15 @@ from surveys.models import (
 from surveys.orm import Base
 
 #: Columns that hold secrets or wall-clock times: they differ between two runs by design.
-VOLATILE = {"nonce", "token_hash", "password_hash", "created_at", "published_at", "at"}
+VOLATILE = {
+    "nonce",
+    "token_hash",
+    "password_hash",
+    "created_at",
+    "published_at",
+    "at",
+    "changed_at",
+}
 
 
 def _fingerprint(url: str) -> dict[str, list[tuple]]:

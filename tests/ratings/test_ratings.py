@@ -16,10 +16,10 @@ from surveys.responses.ratings import (
     RATINGS_COLUMNS,
     build_ratings,
     iter_ratings,
-    neutralise_formula,
     ratings_columns,
     write_ratings_csv,
 )
+from surveys.spreadsheets import neutralise_formula
 from tests.campaigns.builders import SECRET, campaign_for, employ
 from tests.instruments.test_definitions import minimal
 

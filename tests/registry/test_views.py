@@ -307,7 +307,8 @@ def test_import_page_documents_columns_and_serves_templates(client, staff, login
     response = client.get("/registry/templates/graduates.csv")
     assert response.mimetype == "text/csv"
     assert response.get_data() == (
-        b"\xef\xbb\xbfstudent_number,full_name,programme_code,graduation_year,email\r\n"
+        b"\xef\xbb\xbfstudent_number,full_name,programme_code,graduation_year,email,"
+        b"employment_status\r\n"
     )
     assert client.get("/registry/templates/nothing.csv").status_code == 404
 

@@ -1,0 +1,1 @@
+"""The JSON API: indicator records for users' own tools, with personal API tokens."""
