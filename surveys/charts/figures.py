@@ -10,6 +10,7 @@ marker and a word in the table, a suppressed heatmap cell is grey with "< 5" wri
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from collections.abc import Mapping, Sequence
@@ -99,32 +100,22 @@ def _shown(record: Indicator) -> bool:
 
 
 def _value_with_interval(record: Indicator, min_n: int) -> str:
-    """ "61 (95% CI 57–65)", or "< 5", or the value alone when it has no interval."""
-    value = present.value_text(record, min_n)
-    interval = present.interval_text(record)
-    if not _shown(record) or not interval:
-        return value
-    return f"{value} ({present.confidence_text(record)} {interval})"
+    """ "61.0 (95% CI 57.0–65.0)", or "< 5", or the value alone when it has no interval."""
+    return present.display(record, min_n).value or present.value_text(record, min_n)
 
 
 def _value_with_ci(record: Indicator, min_n: int) -> str:
-    """ "61 (57–65)": a table cell with the interval beside the value."""
+    """ "61.0 (57.0–65.0)": a table cell with the interval beside the value."""
     interval = present.interval_text(record)
     value = present.value_text(record, min_n)
     return f"{value} ({interval})" if interval and _shown(record) else value
 
 
-def _flag_words(record: Indicator) -> str:
-    words = []
-    if "pooled" in record.flags:
-        words.append(_("pooled %(span)s", span=present.period_text(record)))
-    if "low_n" in record.flags and not record.suppressed:
-        words.append(_("interpret with caution"))
-    if "single_rater" in record.flags:
-        words.append(_("one employer only"))
-    if "secondary_suppression" in record.flags:
-        words.append(_("hidden so that another small group cannot be worked out"))
-    return "; ".join(words)
+def _flag_words(record: Indicator, min_n: int) -> str:
+    """The record's flags in words, but "significant" (the change column says it)."""
+    flags = [f for f in record.flags if f != "significant"]
+    shown = dataclasses.replace(record, flags=tuple(flags))
+    return "; ".join(present.display(shown, min_n).flags)
 
 
 def _empty(key: str, title: str, message: str, columns: Sequence[str]) -> Chart:
@@ -219,7 +210,7 @@ def domain_scores(
             present.value_text(r, min_n),
             present.interval_text(r),
             present.n_text(r, min_n),
-            _flag_words(r),
+            _flag_words(r, min_n),
         )
         for r in sorted(yearly + pooled, key=lambda r: (-(r.estimate or -1), name(r)))
     )
@@ -348,7 +339,7 @@ def answer_distribution(
             "marker": {"color": colours[i], "line": {"color": "#ffffff", "width": 0.5}},
             "hovertext": [
                 f"{labels[t]}<br>{point_labels[i]}: "
-                f"{_percent((d.shares or ())[i])} ({(d.counts or ())[i]})"
+                f"{present.fraction_text((d.shares or ())[i])} ({(d.counts or ())[i]})"
                 for t, d in shown
             ],
             "hoverinfo": "text",
@@ -399,7 +390,7 @@ def answer_distribution(
             rows.append((text, *([""] * points), hidden, ""))
         else:
             cells = [
-                f"{_percent(share)} ({count})"
+                f"{present.fraction_text(share)} ({count})"
                 for share, count in zip(d.shares or (), d.counts or (), strict=True)
             ]
             rows.append((text, *cells, str(d.n), str(d.not_applicable)))
@@ -410,7 +401,7 @@ def answer_distribution(
             "Fewest top marks: “%(item)s”, where %(share)s of %(n)d employers chose one of "
             "the two highest answers.",
             item=text,
-            share=_percent(lowest.top_two_share or 0.0),
+            share=present.fraction_text(lowest.top_two_share or 0.0),
             n=lowest.n or 0,
         )
     else:
@@ -432,11 +423,6 @@ def _wrap(text: str, width: int = 48) -> str:
     import textwrap
 
     return "<br>".join(textwrap.wrap(text, width)) or text
-
-
-def _percent(share: float) -> str:
-    """A share of answers as a whole percentage, as the presentation rules show shares."""
-    return f"{share * 100:.0f}%"
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,118 +1,108 @@
-"""How a record reads in the page's language: the charts' view of the presentation rules.
+"""The presentation rules in the page's language: :mod:`analysis.presentation`, locale passed.
 
-Interim: every function here will delegate to the indicator service's presentation module
-(display rounding, "< 5", plain-language names, target words, pooled spans) once it lands;
-the chart module calls nothing else to turn a record into text.
+The chart module and the dashboard's templates turn records into text only through these
+functions, which add nothing but the current Flask-Babel locale (``force_locale`` in a report
+job): rounding, "< 5" and "hidden", names of indicators, pooled spans and target words are
+``analysis.presentation``'s, shared with the API, the command line and the reports.
 """
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask import has_app_context
+from flask_babel import get_locale
 
 from analysis import Indicator
+from analysis import presentation as rules
+from analysis.indicators import PROPORTIONS
 
-PROPORTIONS = frozenset(
-    {
-        "response_rate",
-        "overall_satisfied",
-        "domain_satisfied",
-        "employment_rate",
-        "retention_12m",
-        "partner_employment",
-    }
-)
+__all__ = [
+    "PROPORTIONS",
+    "base",
+    "confidence_text",
+    "count_text",
+    "display",
+    "fraction_text",
+    "indicator_name",
+    "interval_text",
+    "language",
+    "n_text",
+    "period_text",
+    "share_text",
+    "suppressed_text",
+    "target_word",
+    "value_text",
+]
 
-INDICATOR_NAMES = {
-    "responses": _l("Responses"),
-    "response_rate": _l("Response rate"),
-    "overall_satisfied": _l("Satisfied overall"),
-    "nps": _l("Net promoter score"),
-    "domain_score": _l("Domain score"),
-    "domain_satisfied": _l("Satisfied in the domain"),
-    "cronbach_alpha": _l("Cronbach's alpha"),
-    "krippendorff_alpha": _l("Krippendorff's alpha"),
-    "employment_rate": _l("Employed"),
-    "retention_12m": _l("Retained 12 months"),
-    "partner_employment": _l("Employed by a partner"),
-    "months_to_employment": _l("Months to employment"),
-}
-TARGET_WORDS = {
-    "met": _l("met"),
-    "not_met": _l("not met"),
-    "inconclusive": _l("inconclusive"),
-}
+base = rules.base_indicator
 
 
-def base(indicator: str) -> str:
-    """The indicator a ``*_change`` record is the change of."""
-    return indicator.removesuffix("_change")
+def language() -> str:
+    """The current locale's language (``en`` outside an app context)."""
+    if not has_app_context():
+        return rules.DEFAULT_LANGUAGE
+    return str(get_locale() or rules.DEFAULT_LANGUAGE)
 
 
-def is_proportion(record: Indicator) -> bool:
-    return base(record.indicator) in PROPORTIONS
+def display(record: Indicator, min_n: int) -> rules.Display:
+    """The record as people read it (every field text)."""
+    return rules.present(record, language(), min_n=min_n)
 
 
 def indicator_name(indicator: str) -> str:
-    return str(INDICATOR_NAMES.get(base(indicator), indicator))
+    return rules.indicator_name(indicator, language())
 
 
-def number(record: Indicator, value: float | None, *, signed: bool = False) -> str:
-    """One of the record's values as shown: shares in %, scores whole, alphas to 2 places."""
-    if value is None:
-        return "—"
-    kind = base(record.indicator)
-    if kind in PROPORTIONS:
-        text = f"{value * 100:+.0f}" if signed else f"{value * 100:.0f}"
-        return text + "%" if not signed else text + " pp"
-    if kind in ("cronbach_alpha", "krippendorff_alpha"):
-        return f"{value:+.2f}" if signed else f"{value:.2f}"
-    if kind == "responses":
-        return f"{value:.0f}"
-    return f"{value:+.0f}" if signed or kind == "nps" else f"{value:.0f}"
-
-
-def suppressed_text(min_n: int = 5) -> str:
-    return f"< {min_n}"
-
-
-def value_text(record: Indicator, min_n: int = 5) -> str:
-    """The estimate as shown ("61", "82%", "< 5", "—")."""
+def value_text(record: Indicator, min_n: int) -> str:
+    """The estimate as shown ("61.0", "82.4%"), "< 5" / "hidden" when suppressed, "—" when
+    undefined."""
     if record.suppressed:
-        return suppressed_text(min_n)
-    return number(record, record.estimate, signed=record.indicator.endswith("_change"))
+        return rules.suppressed_n(record, min_n, language())
+    return rules.format_value(record.indicator, record.estimate, language()) or "—"
 
 
 def interval_text(record: Indicator) -> str:
-    """The interval as shown ("57–65"), empty when there is none."""
-    if record.suppressed or record.ci_low is None or record.ci_high is None:
+    """The interval as shown ("57.0–65.0"), empty when there is none."""
+    if record.suppressed:
         return ""
-    signed = record.indicator.endswith("_change")
-    low = number(record, record.ci_low, signed=signed)
-    high = number(record, record.ci_high, signed=signed)
-    return f"{low}–{high}"
+    return rules.format_interval(record.indicator, record.ci_low, record.ci_high, language())
 
 
 def confidence_text(record: Indicator) -> str:
-    """ "95% CI"."""
-    return _("%(level)s%% CI", level=f"{record.confidence_level * 100:.0f}")
+    """ "95% CI" in the page's language."""
+    return rules.confidence_label(record.confidence_level, language())
 
 
-def n_text(record: Indicator, min_n: int = 5) -> str:
-    return suppressed_text(min_n) if record.suppressed or record.n is None else str(record.n)
+def n_text(record: Indicator, min_n: int) -> str:
+    if record.suppressed:
+        return rules.suppressed_n(record, min_n, language())
+    return "" if record.n is None else rules.format_number(record.n, 0, language())
 
 
 def period_text(record: Indicator) -> str:
     """The year, or the pooled span "2023–2025"."""
-    if "pooled" in record.flags:
-        return f"{record.year - 2}–{record.year}"
-    return str(record.year)
+    return rules.year_label(record)
 
 
 def target_word(record: Indicator) -> str:
-    return str(TARGET_WORDS.get(record.target_status or "", ""))
+    return rules.target_status_name(record.target_status, language())
+
+
+def suppressed_text(min_n: int) -> str:
+    """A count hidden under ``min_n`` ("< 5"), as records show theirs."""
+    return f"< {min_n}"
 
 
 def share_text(part: int, whole: int) -> str:
-    """A count as a share of another, as shares are shown ("76%"); "—" when whole is 0."""
-    return "—" if whole == 0 else f"{part / whole * 100:.0f}%"
+    """A count as a share of another, rounded as shares are ("76.0%"); "—" when whole is 0."""
+    if whole == 0:
+        return "—"
+    return rules.format_value("response_rate", part / whole, language())
+
+
+def fraction_text(share: float) -> str:
+    """A share in [0, 1] that is no record's (an answer distribution's), as shares are shown."""
+    return rules.format_value("response_rate", share, language())
+
+
+def count_text(count: int) -> str:
+    return rules.format_number(count, 0, language())

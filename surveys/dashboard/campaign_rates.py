@@ -20,7 +20,7 @@ from surveys.auth.models import User
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
 from surveys.charts import Chart, figures
 from surveys.dashboard.scope import OutOfScope, institution_for_reader, reader_scope
-from surveys.dashboard.texts import instrument_texts
+from surveys.indicators.presentation import display_names
 from surveys.instruments.models import Instrument, InstrumentVersion
 from surveys.registry.models import Institution
 from surveys.responses.models import Response, ResponseStatus
@@ -64,7 +64,7 @@ def campaign_rates_page(
     page = CampaignRatesPage(institution, [], None)
     if institution is None:
         return page
-    texts = instrument_texts(session, language)
+    titles = display_names(session, institution.id, language).instruments
     invited = func.count(Invitation.id)
     submitted = func.count(Response.id)
     stmt = (
@@ -89,7 +89,7 @@ def campaign_rates_page(
             CampaignRate(
                 campaign.id,
                 campaign.name,
-                texts[key].title if key in texts else key,
+                titles.get(key, key),
                 campaign.year,
                 campaign.status,
                 campaign.opens_on,

@@ -26,6 +26,7 @@ from surveys.dashboard.scope import (
     readable_programmes,
     reader_scope,
 )
+from surveys.indicators.settings import current_settings
 from surveys.registry.models import (
     AgreementKind,
     Employer,
@@ -72,16 +73,16 @@ class PartnershipPage:
 
 
 def partnership_page(
-    session: Session, user: User, *, institution_code: str | None, year: int | None, min_n: int
+    session: Session, user: User, *, institution_code: str | None, year: int | None
 ) -> PartnershipPage:
-    """The partnership evidence of one institution's readable programmes (cohort ``year``)."""
+    """The partnership evidence of one institution's readable programmes (cohort ``year``),
+    counts hidden under the institution's ``min_n``."""
     scope = reader_scope(session, user)
     institution = institution_for_reader(session, scope, institution_code)
-    page = PartnershipPage(
-        institution, readable_institutions(session, scope), [], None, [], [], min_n
-    )
+    page = PartnershipPage(institution, readable_institutions(session, scope), [], None, [], [], 5)
     if institution is None:
         return page
+    min_n = page.min_n = current_settings(session, institution.id).min_n
     programmes = readable_programmes(session, scope, institution.id)
     page.years = list(
         session.scalars(

@@ -1,10 +1,13 @@
 """What committee members and staff read: the pages of indicators, built from records.
 
-Every number on these pages is an indicator record of ``analysis`` (got through
-:func:`indicator_records`, the one place the dashboard asks for them), an answer
-distribution of ``analysis.counts``, or a plain count of the campaigns. Charts are built by
-``surveys.charts``; nothing here rounds, suppresses or recomputes a statistic. Services take
-a session and never commit; a reader outside the scope of a page gets :class:`OutOfScope`.
+Every number on these pages is an indicator record stored by the indicator service
+(:func:`surveys.indicators.services.get_indicators`, computed once per data and settings
+version), an answer distribution of ``analysis.counts``, or a plain count of the campaigns.
+Names come from :func:`surveys.indicators.presentation.display_names`, text from the
+presentation rules, charts from ``surveys.charts``; nothing here rounds, suppresses or
+recomputes a statistic. Services take a session and never commit (the first reader after a
+change stores the records the service computed; the request commits them); a reader outside
+the scope of a page gets :class:`OutOfScope`.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from analysis import Indicator, compute_indicators
+from analysis import Indicator
 from analysis.counts import ItemDistribution, item_distribution
 from surveys.auth.models import User
 from surveys.campaigns.models import Campaign, Invitation
@@ -30,22 +33,19 @@ from surveys.dashboard.scope import (
     readable_programmes,
     reader_scope,
 )
-from surveys.dashboard.texts import InstrumentTexts, instrument_texts
+from surveys.dashboard.texts import ItemTexts, item_texts
+from surveys.indicators.presentation import Names, display_names
+from surveys.indicators.services import get_indicators
 from surveys.instruments.models import Instrument, InstrumentVersion
 from surveys.registry.models import Graduate, Institution, Programme, ProgrammeLevel
 from surveys.responses.models import Answer, Response, ResponseStatus
-from surveys.responses.ratings import RATINGS_COLUMNS, ratings_columns
 
 __all__ = [
     "OutOfScope",
-    "indicator_records",
     "overview_page",
     "programme_page",
     "reader_scope",
 ]
-
-#: The institution's statistics settings (confidence level, ``min_n``, ``low_n``).
-SETTINGS: dict[str, Any] = {"confidence_level": 0.95, "min_n": 5, "low_n": 25}
 
 #: Indicators whose trend the programme page draws, in this order (domains after these).
 TREND_INDICATORS = ("overall_satisfied", "nps")
@@ -64,24 +64,10 @@ TARGET_ORDER = {"not_met": 0, "inconclusive": 1, "met": 2}
 # The records
 
 
-def indicator_records(session: Session, institution_id: int) -> list[Indicator]:
-    """Every indicator record of one institution, over all its graduation years."""
-    years = session.scalars(
-        select(Campaign.year).where(Campaign.institution_id == institution_id).distinct()
-    ).all()
-    columns: dict[str, list[Any]] = {name: [] for name in RATINGS_COLUMNS}
-    for year in sorted(years):
-        part = ratings_columns(session, year=year, institution_id=institution_id)
-        for name in RATINGS_COLUMNS:
-            columns[name].extend(part[name])
-    if not columns["response_id"]:
-        return []
-    return compute_indicators(columns, **SETTINGS)
-
-
-def min_n(institution_id: int) -> int:
-    """The institution's smallest group shown."""
-    return int(SETTINGS["min_n"])
+def institution_years(session: Session, institution_id: int) -> list[int]:
+    """The graduation years the institution has records of, newest first."""
+    whole = get_indicators(session, institution_id, programmes=["*"])
+    return sorted({r.year for r in whole.records}, reverse=True)
 
 
 class RecordIndex:
@@ -93,9 +79,6 @@ class RecordIndex:
         for record in records:
             self.by_group[record.programme, record.year, record.instrument].append(record)
             self.by_programme[record.programme].append(record)
-
-    def years(self) -> list[int]:
-        return sorted({year for _p, year, _i in self.by_group}, reverse=True)
 
     def instruments(self) -> list[str]:
         return sorted({i for _p, _y, i in self.by_group if i is not None})
@@ -161,10 +144,8 @@ class Filters:
         )
 
 
-def _instrument_choices(
-    keys: Iterable[str], texts: dict[str, InstrumentTexts]
-) -> list[tuple[str, str]]:
-    return [(key, texts[key].title if key in texts else key) for key in keys]
+def _instrument_choices(keys: Iterable[str], names: Names) -> list[tuple[str, str]]:
+    return [(key, names.instruments.get(key, key)) for key in keys]
 
 
 # --------------------------------------------------------------------------------------------
@@ -211,26 +192,33 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
     scope = reader_scope(session, user)
     institutions = readable_institutions(session, scope)
     institution = institution_for_reader(session, scope, filters.institution)
-    texts = instrument_texts(session, language)
     empty = OverviewPage(institution, institutions, filters, [], None, [], [], [], [], {}, 5)
     if institution is None:
         return empty
     programmes = readable_programmes(session, scope, institution.id)
-    index = RecordIndex(indicator_records(session, institution.id))
-    years = index.years()
+    names = display_names(session, institution.id, language)
+    years = institution_years(session, institution.id)
     year = filters.year if filters.year in years else (years[0] if years else None)
+    if year is None:
+        return empty
+    whole = scope.sees_whole(institution.id)
+    found = get_indicators(
+        session,
+        institution.id,
+        years=[year],
+        programmes=None if whole else [p.code for p in programmes],
+    )
+    index = RecordIndex(found.records)
     instruments = index.instruments()
     page = dataclasses.replace(
         empty,
         years=years,
         year=year,
-        instruments=_instrument_choices(instruments, texts),
+        instruments=_instrument_choices(instruments, names),
         levels=sorted({p.level.value for p in programmes}),
-        domain_names={key: t.domains for key, t in texts.items()},
-        min_n=min_n(institution.id),
+        domain_names=names.domains,
+        min_n=found.min_n,
     )
-    if year is None:
-        return page
     chosen = [filters.instrument] if filters.instrument in instruments else instruments
     needle = (filters.programme or "").casefold()
     for programme in programmes:
@@ -239,7 +227,7 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
         if needle and needle not in f"{programme.code} {programme.name}".casefold():
             continue
         for key in chosen:
-            row = _overview_row(index, programme.code, year, key, texts)
+            row = _overview_row(index, programme.code, year, key, names)
             if row is not None:
                 page.rows.append(
                     dataclasses.replace(
@@ -249,9 +237,9 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
                         level=programme.level.value,
                     )
                 )
-    if scope.sees_whole(institution.id):
+    if whole:
         for key in chosen:
-            row = _overview_row(index, "*", year, key, texts)
+            row = _overview_row(index, "*", year, key, names)
             if row is not None:
                 page.total.append(dataclasses.replace(row, name=institution.name))
     if filters.sort == "programme":
@@ -262,7 +250,7 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
 
 
 def _overview_row(
-    index: RecordIndex, programme: str, year: int, instrument: str, texts: dict[str, Any]
+    index: RecordIndex, programme: str, year: int, instrument: str, names: Names
 ) -> OverviewRow | None:
     group = index.group(programme, year, instrument)
     if not group:
@@ -277,7 +265,7 @@ def _overview_row(
         elif record.domain is None:
             by_name[record.indicator] = record
     shown = [r for r in domains if not r.suppressed and r.estimate is not None]
-    title = texts[instrument].title if instrument in texts else instrument
+    title = names.instruments.get(instrument, instrument)
     return OverviewRow(
         programme_id=None,
         code=programme,
@@ -353,8 +341,9 @@ def programme_page(
     scope = reader_scope(session, user)
     programme = programme_for_reader(session, scope, programme_id)
     institution = programme.institution
-    texts = instrument_texts(session, language)
-    index = RecordIndex(indicator_records(session, institution.id))
+    names = display_names(session, institution.id, language)
+    found = get_indicators(session, institution.id, programmes=[programme.code])
+    index = RecordIndex(found.records)
     code = programme.code
     own = index.by_programme.get(code, [])
     years = sorted({r.year for r in own}, reverse=True)
@@ -371,13 +360,13 @@ def programme_page(
                 else (0, k)
             ),
         )
-    limit = min_n(institution.id)
+    limit = found.min_n
     page = ProgrammePage(
         programme=programme,
         institution=institution,
         years=years,
         year=year,
-        instruments=_instrument_choices(instruments, texts),
+        instruments=_instrument_choices(instruments, names),
         instrument=instrument,
         headline=[],
         domain_chart=None,
@@ -392,7 +381,8 @@ def programme_page(
     )
     if year is None:
         return page
-    words = texts.get(instrument or "") or InstrumentTexts(instrument or "", instrument or "")
+    domains = names.domains.get(instrument or "", {})
+    words = item_texts(session, language).get(instrument or "") or ItemTexts(instrument or "")
     if instrument is not None:
         group = index.group(code, year, instrument)
         page.responses = index.one(code, year, instrument, "responses")
@@ -405,14 +395,14 @@ def programme_page(
         ]
         page.domain_chart = figures.domain_scores(
             [r for r in group if r.indicator == "domain_score"],
-            domain_names=words.domains,
+            domain_names=domains,
             min_n=limit,
         )
         page.distribution_charts = _distribution_charts(
             session, programme, year, instrument, words, limit
         )
-        page.trend_charts = _trend_charts(own, instrument, words, limit)
-        page.reliability = _reliability(group, words)
+        page.trend_charts = _trend_charts(own, instrument, domains, limit)
+        page.reliability = _reliability(group, domains)
     page.outcomes = [
         r
         for name in OUTCOME_INDICATORS
@@ -436,7 +426,7 @@ _NONE = Indicator("", "", 0, None, "", None, None, None, None, None, 0.95, None)
 
 
 def _trend_charts(
-    records: Sequence[Indicator], instrument: str, words: InstrumentTexts, limit: int
+    records: Sequence[Indicator], instrument: str, domain_names: dict[str, str], limit: int
 ) -> list[Chart]:
     """One trend chart per headline indicator and per domain score of the instrument."""
     mine = [r for r in records if r.instrument == instrument]
@@ -452,7 +442,7 @@ def _trend_charts(
     domains = list(
         dict.fromkeys(r.domain for r in mine if r.indicator == "domain_score" and r.domain)
     )
-    order = {d: i for i, d in enumerate(words.domains)}
+    order = {d: i for i, d in enumerate(domain_names)}
     for domain in sorted(domains, key=lambda d: (order.get(d, len(order)), d)):
         series = [
             r for r in mine if present.base(r.indicator) == "domain_score" and r.domain == domain
@@ -460,7 +450,7 @@ def _trend_charts(
         charts.append(
             figures.trend(
                 series,
-                title=words.domains.get(domain, domain),
+                title=domain_names.get(domain, domain),
                 key=f"trend-domain-{domain}",
                 min_n=limit,
             )
@@ -468,7 +458,7 @@ def _trend_charts(
     return charts
 
 
-def _reliability(group: Sequence[Indicator], words: InstrumentTexts) -> list[ReliabilityRow]:
+def _reliability(group: Sequence[Indicator], domain_names: dict[str, str]) -> list[ReliabilityRow]:
     rows: dict[str, ReliabilityRow] = {}
     for record in group:
         if record.indicator not in ("cronbach_alpha", "krippendorff_alpha") or not record.domain:
@@ -477,13 +467,13 @@ def _reliability(group: Sequence[Indicator], words: InstrumentTexts) -> list[Rel
             continue
         row = rows.setdefault(
             record.domain,
-            ReliabilityRow(words.domains.get(record.domain, record.domain), None, None),
+            ReliabilityRow(domain_names.get(record.domain, record.domain), None, None),
         )
         if record.indicator == "cronbach_alpha":
             row.cronbach = record
         else:
             row.krippendorff = record
-    order = {d: i for i, d in enumerate(words.domains)}
+    order = {d: i for i, d in enumerate(domain_names)}
     return [rows[d] for d in sorted(rows, key=lambda d: (order.get(d, len(order)), d))]
 
 
@@ -561,7 +551,7 @@ def _distribution_charts(
     programme: Programme,
     year: int,
     instrument: str,
-    words: InstrumentTexts,
+    words: ItemTexts,
     limit: int,
 ) -> list[Chart]:
     """One diverging bar chart per answer scale of the instrument (0–10 items excluded)."""
@@ -611,28 +601,35 @@ def heatmap_page(session: Session, user: User, filters: Filters, language: str) 
     if institution is None:
         return page
     programmes = readable_programmes(session, scope, institution.id)
-    texts = instrument_texts(session, language)
-    index = RecordIndex(indicator_records(session, institution.id))
-    page.years = index.years()
+    names = display_names(session, institution.id, language)
+    page.years = institution_years(session, institution.id)
     page.year = filters.year if filters.year in page.years else next(iter(page.years), None)
+    if page.year is None:
+        return page
+    found = get_indicators(
+        session,
+        institution.id,
+        years=[page.year],
+        programmes=[p.code for p in programmes],
+    )
+    index = RecordIndex(found.records)
     keys = index.instruments()
-    page.instruments = _instrument_choices(keys, texts)
+    page.instruments = _instrument_choices(keys, names)
     page.instrument = filters.instrument if filters.instrument in keys else next(iter(keys), None)
     if page.year is None or page.instrument is None:
         return page
-    names = {p.code: f"{p.code} {p.name}" for p in programmes}
+    labels = {p.code: f"{p.code} {p.name}" for p in programmes}
     records = [
         r
-        for code in names
+        for code in labels
         for r in index.group(code, page.year, page.instrument)
         if r.indicator == "domain_score" and "pooled" not in r.flags
     ]
-    words = texts.get(page.instrument) or InstrumentTexts(page.instrument, page.instrument)
     page.chart = figures.heatmap(
         records,
-        programme_names=names,
-        domain_names=words.domains,
-        min_n=min_n(institution.id),
+        programme_names=labels,
+        domain_names=names.domains.get(page.instrument, {}),
+        min_n=found.min_n,
     )
     return page
 
@@ -659,10 +656,10 @@ def reader_home(session: Session, user: User, language: str) -> list[HomeInstitu
     """The reader's institutions, each with its readable programmes and what was surveyed
     (instrument titles in ``language`` and graduation years; no counts, no names)."""
     scope = reader_scope(session, user)
-    texts = instrument_texts(session, language)
     result = []
     for institution in readable_institutions(session, scope):
         programmes = readable_programmes(session, scope, institution.id)
+        titles = display_names(session, institution.id, language).instruments
         surveyed: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
         if programmes:
             stmt = (
@@ -685,7 +682,7 @@ def reader_home(session: Session, user: User, language: str) -> list[HomeInstitu
                         p,
                         [
                             (
-                                texts[key].title if key in texts else key,
+                                titles.get(key, key),
                                 sorted(years, reverse=True),
                             )
                             for key, years in sorted(surveyed[p.id].items())

@@ -1,7 +1,9 @@
-"""The words of the instruments in the page's language: titles, domains, items, scale points.
+"""The questionnaire's own words for the answer distributions: item texts and scale points.
 
-Read from the newest published version of each instrument (older versions only add the
-items they alone had), so a committee page names a domain as the questionnaire does.
+Instrument titles and domain labels come from :func:`surveys.indicators.presentation.
+display_names`; this module adds what only the answer distributions need, read from the
+newest published version of each instrument (older versions only add the items they alone
+had).
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ from surveys.instruments.models import Instrument, InstrumentVersion
 
 
 @dataclass
-class InstrumentTexts:
-    """One instrument's words in one language."""
+class ItemTexts:
+    """One instrument's items and scale points in one language."""
 
     key: str
-    title: str
-    domains: dict[str, str] = field(default_factory=dict)
     items: dict[str, str] = field(default_factory=dict)
     #: item key → (scale key, scale_min, scale_max), in questionnaire order
     item_scales: dict[str, tuple[str, int, int]] = field(default_factory=dict)
@@ -30,26 +30,21 @@ class InstrumentTexts:
     scale_points: dict[str, list[str]] = field(default_factory=dict)
 
 
-def instrument_texts(session: Session, language: str) -> dict[str, InstrumentTexts]:
-    """Every instrument's words in ``language`` (English where a text lacks it), by key."""
+def item_texts(session: Session, language: str) -> dict[str, ItemTexts]:
+    """Every instrument's item texts and scale labels in ``language``, by instrument key."""
     stmt = (
         select(Instrument.key, InstrumentVersion.definition)
         .join(InstrumentVersion, InstrumentVersion.instrument_id == Instrument.id)
         .order_by(Instrument.key, InstrumentVersion.version.desc())
     )
-    result: dict[str, InstrumentTexts] = {}
+    result: dict[str, ItemTexts] = {}
     for key, definition in session.execute(stmt):
-        texts = result.get(key)
-        if texts is None:
-            texts = result[key] = InstrumentTexts(key, text(definition.get("title"), language))
-        _add_definition(texts, definition, language)
+        _add_definition(result.setdefault(key, ItemTexts(key)), definition, language)
     return result
 
 
-def _add_definition(texts: InstrumentTexts, definition: dict[str, Any], language: str) -> None:
+def _add_definition(texts: ItemTexts, definition: dict[str, Any], language: str) -> None:
     """Words of one version that a newer version did not already give."""
-    for domain, labels in (definition.get("domains") or {}).items():
-        texts.domains.setdefault(domain, text(labels, language))
     items = {item["key"]: item for section in definition["sections"] for item in section["items"]}
     for item in numeric_items(definition):
         key = item["key"]

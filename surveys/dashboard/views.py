@@ -85,7 +85,6 @@ def partnership_evidence():
         partnerships.partnership_page,
         institution_code=filters.institution,
         year=filters.year,
-        min_n=services.SETTINGS["min_n"],
     )
     return render_template("dashboard/partnerships.html", page=page)
 

@@ -118,14 +118,14 @@ def test_every_figure_is_valid_for_plotly(app):
 def test_readings_and_tables_come_from_the_records(app):
     with app.app_context():
         scores, _, hidden, trend, answers, heatmap, per_day = [c for c in all_kinds_of_chart()]
-    assert scores.reading == "Employers rate safety culture lowest: 61 of 100, 95% CI 57–65."
+    assert scores.reading == "Employers rate safety culture lowest: 61.0 of 100, 95% CI 57.0–65.0."
     assert ("Digital skills", "2025", "< 5", "", "< 5", "") in scores.table.rows
     assert scores.table.rows[-1][:2] == ("Safety culture", "2023–2025") or any(
         row[1] == "2023–2025" for row in scores.table.rows
     )
     assert scores.figure["data"][0]["x"] == [61.0, 80.0]  # the hidden domain has no bar
     assert "no score is shown" in hidden.reading
-    assert trend.reading.startswith("Satisfied overall in 2025: 90%")
+    assert trend.reading.startswith("Satisfied overall in 2025: 90.0% (95% CI 82.0–95.0%)")
     assert "significant" in trend.reading
     assert trend.figure["data"][2]["y"] == [0.7, None, 0.9]
     assert trend.figure["data"][3]["x"] == [2025]  # the star
