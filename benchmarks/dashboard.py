@@ -1,7 +1,7 @@
 """Benchmark: the committee's pages on a national-size institution, SQLite and PostgreSQL.
 
-Builds one institution with 200 programmes × 5 graduation years (default 50 responses to the
-built-in attestation each, 21 numeric items: about 1.05 million ratings), a committee member
+Builds one institution with 200 programmes × 5 graduation years (default 56 responses to the
+built-in attestation each, 18 numeric items: about 1.0 million ratings), a committee member
 assigned to the whole institution, and an open campaign with one unanswered invitation. Then,
 through the app in this process (the Flask test client: server time, no network):
 
@@ -338,7 +338,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--programmes", type=int, default=200)
     parser.add_argument("--years", type=int, default=5)
-    parser.add_argument("--responses", type=int, default=50, help="per programme and year")
+    parser.add_argument("--responses", type=int, default=56, help="per programme and year")
     parser.add_argument("--repeat", type=int, default=30)
     args = parser.parse_args()
     size = (args.programmes, args.years, args.responses, args.repeat)
