@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from analysis import Indicator
 from analysis.counts import ItemDistribution, item_distribution
 from surveys.auth.models import User
-from surveys.campaigns.models import Campaign, Invitation
+from surveys.campaigns.models import Invitation
 from surveys.charts import Chart, figures, present
 from surveys.dashboard.scope import (
     OutOfScope,
@@ -653,8 +653,9 @@ class HomeInstitution:
 
 
 def reader_home(session: Session, user: User, language: str) -> list[HomeInstitution]:
-    """The reader's institutions, each with its readable programmes and what was surveyed
-    (instrument titles in ``language`` and graduation years; no counts, no names)."""
+    """The reader's institutions, each with its readable programmes and what employers
+    answered about them (instrument titles in ``language`` and graduation years of submitted
+    responses; no counts, no names)."""
     scope = reader_scope(session, user)
     result = []
     for institution in readable_institutions(session, scope):
@@ -663,12 +664,16 @@ def reader_home(session: Session, user: User, language: str) -> list[HomeInstitu
         surveyed: dict[int, dict[str, set[int]]] = defaultdict(lambda: defaultdict(set))
         if programmes:
             stmt = (
-                select(Programme.id, Instrument.key, Campaign.year)
-                .select_from(Campaign)
-                .join(Campaign.programmes)
-                .join(InstrumentVersion, InstrumentVersion.id == Campaign.instrument_version_id)
+                select(Graduate.programme_id, Instrument.key, Graduate.graduation_year)
+                .select_from(Response)
+                .join(Invitation, Invitation.id == Response.invitation_id)
+                .join(Graduate, Graduate.id == Invitation.graduate_id)
+                .join(InstrumentVersion, InstrumentVersion.id == Response.instrument_version_id)
                 .join(Instrument, Instrument.id == InstrumentVersion.instrument_id)
-                .where(Programme.id.in_([p.id for p in programmes]))
+                .where(
+                    Response.status == ResponseStatus.SUBMITTED,
+                    Graduate.programme_id.in_([p.id for p in programmes]),
+                )
                 .distinct()
             )
             for programme_id, key, year in session.execute(stmt):
