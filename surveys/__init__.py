@@ -23,6 +23,7 @@ FEATURES = (
     "campaigns",
     "responses",
     "indicators",
+    "charts",
     "dashboard",
     "jobs",
     "api",

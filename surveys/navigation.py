@@ -18,6 +18,7 @@ MENU = (
     ("audit.log", _l("Audit log"), {"staff", "admin"}),
     ("jobs.index", _l("Background jobs"), {"staff", "admin"}),
     ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
+    ("dashboard.overview", _l("Indicators"), {"staff", "admin", "committee"}),
     ("api.tokens", _l("API tokens"), {"staff", "admin", "committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )

@@ -18,6 +18,7 @@ from tests.world import INSTITUTION_OWNED_PARAMS, logged_in_client, seed_world
 PUBLIC = {
     "static": "CSS, JS and images",
     "favicon": "the site icon browsers ask for at /favicon.ico",
+    "charts.plotly_js": "plotly.js from the installed plotly package (a static file)",
     "auth.login": "the login form",
     "auth.logout": "ends whatever session there is (POST + CSRF)",
     "auth.index": "redirects to the login page or the user's home",

@@ -23,6 +23,10 @@ html = page.get_data(as_text=True)
 assert 'name="email"' in html and 'name="password"' in html
 css = app.test_client().get("/static/hamkor.css")
 assert css.status_code == 200
+from surveys.dashboard import methodology
+for lang in ("en", "ru", "uz"):
+    document = methodology.rendered(lang)
+    assert document.language == lang and "<table>" in document.html, lang
 print("ok", app.template_folder)
 """
 
@@ -41,6 +45,7 @@ def test_wheel_installs_and_renders_login_page_outside_the_source_tree(tmp_path)
     assert "surveys/templates/auth/login.html" in names
     assert any(n.startswith("surveys/migrations/versions/") for n in names)
     assert "analysis/__init__.py" in names
+    assert "surveys/docs/methodology.md" in names
     target = tmp_path / "site"
     subprocess.run(
         [

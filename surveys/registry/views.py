@@ -29,6 +29,7 @@ from surveys.registry.columns import IMPORT_KINDS
 from surveys.registry.forms import ImportForm
 from surveys.registry.imports import template_csv
 from surveys.registry.jobs import IMPORT_JOB, describe_import, import_params
+from surveys.registry.labels import VALUE_LABELS
 from surveys.registry.models import Institution
 from surveys.registry.services import LIST_COLUMNS, LIST_KINDS
 from surveys.web import clean_text, id_arg, int_arg, page_arg, text_arg
@@ -77,26 +78,6 @@ COLUMN_LABELS.update(
         for language, label in LANGUAGE_NAMES.items()
     }
 )
-
-#: How stored enum values are shown in the lists.
-VALUE_LABELS = {
-    "kind": {
-        "joint_activity": _l("Joint activity"),
-        "production_practice": _l("Production training and practice"),
-        "targeted_training": _l("Targeted training"),
-        "employee_training": _l("Training of the enterprise's employees"),
-        "joint_research": _l("Joint research"),
-        "internship": _l("Internship"),
-        "employment": _l("Employment of graduates"),
-        "attestation_commission": _l("Seats on attestation commissions"),
-    },
-    "level": {
-        "vocational": _l("Vocational"),
-        "bachelor": _l("Bachelor"),
-        "master": _l("Master"),
-        "doctoral": _l("Doctoral"),
-    },
-}
 
 #: Page titles of the lists.
 LIST_TITLES = {kind: IMPORT_KINDS[kind].label for kind in LIST_KINDS}
