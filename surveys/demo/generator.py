@@ -41,7 +41,8 @@ from surveys.registry.models import (
     ProgrammeLevel,
     institution_employers,
 )
-from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
+from surveys.responses.models import Response, ResponseStatus, blank_answer_row
+from surveys.responses.services import insert_answer_rows
 
 #: Number of graduation years in the demo (the last one is the year before ``today``).
 YEARS = 5
@@ -533,8 +534,7 @@ class _DemoBuilder:
             for row in rows:
                 row["response_id"] = response.id
             answers.extend(rows)
-        for start in range(0, len(answers), 5000):
-            self.session.execute(insert(Answer), answers[start : start + 5000])
+        insert_answer_rows(self.session, answers)
         self.session.flush()
 
     def _answers(
