@@ -29,11 +29,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
-import html
-import http.client
 import os
 import random
-import re
 import signal
 import socket
 import statistics
@@ -41,14 +38,14 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.cookies import SimpleCookie
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.employer_browser import REQUEST_TIMEOUT, Browser, FormRun, complete_form  # noqa: E402
 
 #: The load test's own secret key: links are derived from it (never used anywhere else).
 SECRET = "submit-load-benchmark-secret-key-0123456789"
@@ -58,7 +55,6 @@ CEILING_DB = "perf_submit_ceiling"
 #: Marks a template that was built to the end (a broken build is rebuilt).
 TEMPLATE_MARK = "hamkor submit_load template v1"
 PORTS = range(52200, 52300)
-REQUEST_TIMEOUT = 30.0
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
@@ -331,106 +327,6 @@ def cpu_seconds(server: Server) -> float:
     return total / CLK_TCK
 
 
-# --------------------------------------------------------------------------- the browser
-
-
-class Browser:
-    """Cookies, redirects and timings of one employer's browser (plain http.client)."""
-
-    def __init__(self, port: int, timings: list[tuple[str, float]]):
-        self.port = port
-        self.cookies: dict[str, str] = {}
-        self.timings = timings
-
-    def request(
-        self, method: str, path: str, form: list[tuple[str, str]] | None = None, kind: str = ""
-    ) -> tuple[int, str]:
-        """One request; follows 303/302 with GETs like a browser. Returns status and body."""
-        while True:
-            status, location, body = self._one(method, path, form, kind or method.lower())
-            if status in (301, 302, 303) and location:
-                method, form, kind = "GET", None, "get"
-                path = urllib.parse.urlsplit(location)._replace(scheme="", netloc="").geturl()
-                continue
-            return status, body
-
-    def _one(self, method, path, form, kind):
-        headers = {"Accept": "text/html", "Accept-Language": "ru"}
-        if self.cookies:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
-        body = None
-        if form is not None:
-            body = urllib.parse.urlencode(form)
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        started = time.perf_counter()
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
-        try:
-            conn.request(method, path, body=body, headers=headers)
-            response = conn.getresponse()
-            data = response.read().decode("utf-8", "replace")
-        finally:
-            conn.close()
-        self.timings.append((kind, time.perf_counter() - started))
-        for value in response.headers.get_all("Set-Cookie") or []:
-            cookie = SimpleCookie()
-            cookie.load(value)
-            for name, morsel in cookie.items():
-                self.cookies[name] = morsel.value
-        return response.status, response.headers.get("Location"), data
-
-
-_INPUT = re.compile(r"<(input|textarea)\b([^>]*)>", re.IGNORECASE)
-_ATTR = re.compile(r'([a-zA-Z_:-]+)="([^"]*)"')
-
-
-def fill_in(page: str, rng: random.Random) -> list[tuple[str, str]]:
-    """The survey form of ``page`` filled in as an employer would (one answer per item)."""
-    start = page.index('class="survey-form')
-    form_html = page[start : page.index("</form>", start)]
-    fields: list[tuple[str, str]] = []
-    radios: dict[str, list[str]] = {}
-    checkboxes: dict[str, list[str]] = {}
-    for tag, raw in _INPUT.findall(form_html):
-        attrs = {k: html.unescape(v) for k, v in _ATTR.findall(raw)}
-        name, kind = attrs.get("name"), attrs.get("type", "text")
-        if not name:
-            continue
-        if tag.lower() == "textarea":
-            fields.append((name, "Reliable, learns quickly, needs more practice with clients."))
-        elif kind == "hidden":
-            fields.append((name, attrs.get("value", "")))
-        elif kind == "radio":
-            radios.setdefault(name, []).append(attrs["value"])
-        elif kind == "checkbox":
-            checkboxes.setdefault(name, []).append(attrs["value"])
-        elif kind == "date":
-            fields.append((name, (dt.date.today() - dt.timedelta(days=30)).isoformat()))
-        else:
-            fields.append((name, "Shift engineer"))
-    for name, values in radios.items():
-        answers = [v for v in values if v != "na"] or values
-        fields.append((name, rng.choice(answers)))
-    for name, values in checkboxes.items():
-        fields.extend((name, v) for v in rng.sample(values, k=min(2, len(values))))
-    return fields
-
-
-def complete_form(port: int, token: str, rng: random.Random, timings) -> bool:
-    """One employer fills in a whole form; True when the thank-you page came back."""
-    browser = Browser(port, timings)
-    status, page = browser.request("GET", f"/s/{token}")
-    while status == 200 and 'name="action" value="next"' in page:
-        status, page = browser.request(
-            "POST", f"/s/{token}", [*fill_in(page, rng), ("action", "next")], kind="post_next"
-        )
-    if status != 200 or 'value="submit"' not in page:
-        return False
-    status, page = browser.request(
-        "POST", f"/s/{token}", [*fill_in(page, rng), ("action", "submit")], kind="submit"
-    )
-    return status == 200 and 'class="card summary"' in page
-
-
 # --------------------------------------------------------------------------- load phases
 
 
@@ -495,6 +391,11 @@ def pct(values: list[float], q: float) -> float:
     return 1000 * statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
+def _employer(port: int, token: str, seed: int, timings: list) -> bool:
+    """One employer completes the form of ``token``; True when the thank-you page came."""
+    return complete_form(port, FormRun(token), random.Random(seed), timings).thanked
+
+
 def hamkor_phase(args, postgres: str) -> tuple[Phase, int]:
     admin = _admin(postgres)
     _recreate(admin, RUN_DB, template=TEMPLATE_DB)
@@ -506,13 +407,12 @@ def hamkor_phase(args, postgres: str) -> tuple[Phase, int]:
         args.max_submissions = len(tokens) - warm
     server = start_gunicorn("surveys:create_app()", _server_env(url), args.workers)
     try:
-        rng = random.Random(args.seed)
         # warm-up: every worker renders every page once (templates, pools) before measuring
         run_clients(
             args.clients,
             120,
             warm,
-            lambda i, t: complete_form(server.port, tokens[i], rng, []),
+            lambda i, t: _employer(server.port, tokens[i], i, []),
             server,
         )
         rest = tokens[warm:]
@@ -520,7 +420,7 @@ def hamkor_phase(args, postgres: str) -> tuple[Phase, int]:
             args.clients,
             args.duration,
             args.max_submissions,
-            lambda i, t: complete_form(server.port, rest[i], random.Random(i), t),
+            lambda i, t: _employer(server.port, rest[i], warm + i, t),
             server,
         )
     finally:
@@ -537,7 +437,7 @@ def ceiling_phase(args, postgres: str) -> Phase:
     server = start_gunicorn("submit_load:ceiling_app()", env, args.workers)
 
     def post(i: int, timings: list) -> bool:
-        status, body = Browser(server.port, timings).request(
+        status, body, _ = Browser(server.port, timings).request(
             "POST", "/rows", [("client", str(i % args.clients)), ("value", str(i))]
         )
         return status == 200 and body.startswith("ok")
@@ -639,7 +539,6 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--duration", type=float, default=20, help="seconds measured per phase")
     parser.add_argument("--max-submissions", type=int, default=3000, help="cap per run")
-    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
