@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -376,7 +377,9 @@ def test_dates_that_cannot_be_are_refused_beside_the_field(
         make_employer,
         instrument="performance",
     )
-    today = dt.date.today()
+    # the app's today is the institution's (HAMKOR_TIMEZONE, Tashkent: UTC+5), not the host's
+    zone = ZoneInfo(client.application.config["HAMKOR_TIMEZONE"])
+    today = dt.datetime.now(zone).date()
     html = client.get(link.url).get_data(as_text=True)
     assert 'type="date" id="period_end"' in html and f'max="{today.isoformat()}"' in html
     backwards = post_section(
