@@ -4,6 +4,10 @@ Every database test runs twice: on SQLite (a file per session) and on PostgreSQL
 (``HAMKOR_TEST_DATABASE_URL``, default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
 The schema is built once per backend by the real Alembic migrations, and every table is
 emptied after each test, so each test starts from an empty database.
+
+The suite runs in parallel (pytest-xdist, ``-n`` in ``pyproject.toml``): each worker has its
+own SQLite file and its own PostgreSQL database, ``<database>_<worker>`` (``test_gw0``, …),
+created next to the given one on first use. ``-n 0`` runs everything in one process.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from surveys import create_app
@@ -28,7 +33,10 @@ TEST_PASSWORD = "correct horse battery"
 
 
 def _postgres_url() -> str | None:
-    """The PostgreSQL URL to test on, or None when none answers and none was asked for."""
+    """The PostgreSQL URL to test on, or None when none answers and none was asked for.
+
+    Under pytest-xdist, each worker gets a database of its own next to the given one.
+    """
     url = os.environ.get("HAMKOR_TEST_DATABASE_URL")
     try:
         engine = create_engine(url or DEFAULT_PG_URL)
@@ -39,10 +47,42 @@ def _postgres_url() -> str | None:
         if url:  # asked for explicitly: not reachable is an error, not a skip
             raise RuntimeError(f"HAMKOR_TEST_DATABASE_URL={url} does not answer: {exc}") from exc
         return None
-    return url or DEFAULT_PG_URL
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    return _worker_database(url or DEFAULT_PG_URL, worker) if worker else url or DEFAULT_PG_URL
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """``url`` with its database renamed ``<name>_<worker>``, created if it does not exist."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        exists = conn.execute(
+            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 _SCHEMA_READY: set[str] = set()
+#: One engine per test database for emptying it after each test (a pooled connection, not
+#: a new one per test).
+_ENGINES: dict[str, Engine] = {}
+
+
+def _engine(url: str) -> Engine:
+    if url not in _ENGINES:
+        _ENGINES[url] = create_engine(url)
+    return _ENGINES[url]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _dispose_engines() -> Iterator[None]:
+    yield
+    for engine in _ENGINES.values():
+        engine.dispose()
 
 
 def _reset_schema(url: str) -> None:
@@ -65,16 +105,31 @@ def _reset_schema(url: str) -> None:
 
 
 def _empty_tables(url: str) -> None:
-    engine = create_engine(url)
+    """Delete every row and restart every id sequence, as if the tables were new.
+
+    On PostgreSQL only the tables that hold rows are emptied, with ``DELETE`` (a
+    ``TRUNCATE`` of every table makes new files for each and costs about a second per
+    test), and only the sequences that were used are restarted.
+    """
+    engine = _engine(url)
     tables = list(reversed(Base.metadata.sorted_tables))
     with engine.begin() as conn:
         if engine.dialect.name == "postgresql":
-            names = ", ".join(t.name for t in tables)
-            conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+            probe = " UNION ALL ".join(f"(SELECT '{t.name}' FROM {t.name} LIMIT 1)" for t in tables)
+            used = set(conn.execute(text(probe)).scalars())
+            for table in tables:
+                if table.name in used:
+                    conn.execute(table.delete())
+            conn.execute(
+                text(
+                    "SELECT setval(format('%I.%I', schemaname, sequencename), 1, false) "
+                    "FROM pg_sequences "
+                    "WHERE schemaname = current_schema() AND last_value IS NOT NULL"
+                )
+            )
         else:
             for table in tables:
                 conn.execute(table.delete())
-    engine.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -112,6 +167,27 @@ def redis_url() -> str:
     finally:
         client.close()
     return url or DEFAULT_REDIS_URL
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _cheap_password_hashes() -> Iterator[None]:
+    """Argon2 with the least work it allows, for the suite only.
+
+    At production cost (64 MiB, 3 passes) each of the suite's thousands of hashes and
+    verifications takes 50-100 ms of CPU, minutes in all; what the tests check (which
+    password matches, that sessions end when it changes, …) does not depend on the cost.
+    ``tests/auth/test_passwords.py`` checks, in a process of its own, that production
+    parameters are what ships.
+    """
+    from argon2 import PasswordHasher
+
+    from surveys.auth import passwords
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        )
+        yield
 
 
 @pytest.fixture

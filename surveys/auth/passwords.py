@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 
-_hasher = PasswordHasher()
+#: The Argon2id parameters of every new hash: RFC 9106's low-memory profile (3 passes over
+#: 64 MiB, 4 lanes), argon2-cffi's default. Hashes made with other parameters still verify
+#: and are replaced at the next login (:func:`needs_rehash`).
+PARAMETERS = profiles.RFC_9106_LOW_MEMORY
+
+_hasher = PasswordHasher.from_parameters(PARAMETERS)
 
 #: Minimum length of a password chosen by a person.
 MIN_PASSWORD_LENGTH = 10

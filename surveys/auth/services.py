@@ -8,6 +8,7 @@ change and its trace are committed (or rolled back) together by the caller. Bad 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import secrets
 
 from email_validator import EmailNotValidError, validate_email
@@ -26,8 +27,16 @@ from surveys.auth.passwords import (
 )
 from surveys.orm import utcnow
 
-#: Verified against when the e-mail is unknown, so both cases take the same time.
-_DUMMY_HASH = hash_password("hamkor-timing-equaliser")
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the e-mail is unknown, so both cases take the same time.
+
+    Made on first use (not at import: every process that imports the app, CLI commands
+    included, would pay for an Argon2 hash it may never need), with the same parameters as
+    every other hash.
+    """
+    return hash_password("hamkor-timing-equaliser")
 
 
 class InputError(ValueError):
@@ -104,7 +113,7 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     email = (email or "").strip().lower()
     user = find_user_by_email(session, email)
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
+        verify_password(_dummy_hash(), password)
         record_event(
             session,
             "auth.login_failed",

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from surveys.campaigns.models import Invitation
@@ -47,13 +47,24 @@ def assign_token(invitation: Invitation, secret_key: str) -> str:
     return token
 
 
-def find_invitation(session: Session, token: str, secret_key: str) -> Invitation | None:
-    """The invitation whose link carries ``token``, or None (never says why)."""
+#: The query :func:`find_invitation` runs (``token_hash`` is its parameter). Callers that need
+#: related rows add loader options to it once, at import time: a statement built once is
+#: also compiled and cache-keyed once, not on every request.
+LOOKUP: Select[tuple[Invitation]] = select(Invitation).where(
+    Invitation.token_hash == bindparam("token_hash")
+)
+
+
+def find_invitation(
+    session: Session, token: str, secret_key: str, query: Select[tuple[Invitation]] = LOOKUP
+) -> Invitation | None:
+    """The invitation whose link carries ``token``, or None (never says why).
+
+    ``query`` is :data:`LOOKUP`, possibly with loader options that load related rows with it.
+    """
     if not isinstance(token, str) or len(token) != TOKEN_LENGTH or not token.isascii():
         return None
-    invitation = session.scalars(
-        select(Invitation).where(Invitation.token_hash == token_hash(token))
-    ).first()
+    invitation = session.scalars(query, {"token_hash": token_hash(token)}).first()
     if invitation is None:
         return None
     if not hmac.compare_digest(token_for(invitation.nonce, secret_key), token):

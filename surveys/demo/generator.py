@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from surveys.admin.models import CommitteeAssignment
@@ -43,7 +43,8 @@ from surveys.registry.models import (
     Programme,
     ProgrammeLevel,
 )
-from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
+from surveys.responses.models import Response, ResponseStatus, blank_answer_row
+from surveys.responses.services import insert_answer_rows
 
 #: Number of graduation years in the demo (the last one is the year before ``today``).
 YEARS = 5
@@ -652,8 +653,7 @@ class _DemoBuilder:
             for row in rows:
                 row["response_id"] = response.id
             answers.extend(rows)
-        for start in range(0, len(answers), 5000):
-            self.session.execute(insert(Answer), answers[start : start + 5000])
+        insert_answer_rows(self.session, answers)
         self.session.flush()
 
     def _answers(

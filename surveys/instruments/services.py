@@ -36,13 +36,25 @@ def read_definition_file(path: str | Path) -> dict[str, Any]:
     except (OSError, UnicodeDecodeError) as exc:
         raise DefinitionError(f"{path}: cannot be read as UTF-8 text ({exc})") from exc
     try:
-        data = json.loads(raw) if path.suffix == ".json" else yaml.safe_load(raw)
+        data = json.loads(raw) if path.suffix == ".json" else _parse_yaml(raw)
     except (yaml.YAMLError, json.JSONDecodeError) as exc:
         kind = "JSON" if path.suffix == ".json" else "YAML"
         raise DefinitionError(f"{path}: not valid {kind}: {exc}") from exc
     if not isinstance(data, dict):
         raise DefinitionError(f"{path}: expected a mapping at the top level")
     return data
+
+
+def _parse_yaml(raw: str) -> Any:
+    """Safe YAML through libyaml (several times faster), or PyYAML's own parser when the
+    text is broken or libyaml is missing: its messages show the offending line."""
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return yaml.load(raw, Loader=fast)  # noqa: S506 (CSafeLoader is the safe loader)
+        except yaml.YAMLError:
+            pass
+    return yaml.safe_load(raw)
 
 
 def builtin_definition_files() -> list[Path]:

@@ -14,10 +14,12 @@ Flask-WTF's ``CSRFProtect``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -165,11 +167,36 @@ def section_form(
     today: dt.date,
 ) -> BaseForm:
     """A form of the items of ``section``, filled from ``formdata`` or stored ``data``."""
-    form = BaseForm(
-        [(item["key"], item_field(item, definition, language, today)) for item in section["items"]]
-    )
+    form = BaseForm(_section_fields(definition, section, language, today))
     form.process(formdata, data=dict(data or {}))
     return form
+
+
+#: Unbound fields of recently shown sections, by (instrument, section, language, today):
+#: each entry keeps copies of the section and scales it was built from and is used only
+#: while they are equal (a dict comparison is far cheaper than building the fields). A
+#: published instrument version never changes, so the entries stay valid; other versions
+#: or definitions simply build their own.
+_SECTION_FIELDS: dict[tuple[Any, ...], tuple[Any, Any, list[tuple[str, Any]]]] = {}
+_SECTION_FIELDS_MAX = 512
+
+
+def _section_fields(
+    definition: Mapping[str, Any], section: Mapping[str, Any], language: str, today: dt.date
+) -> list[tuple[str, Any]]:
+    """The (key, unbound field) pairs of ``section``, built once per language and day."""
+    key = (definition.get("key"), section.get("key"), language, str(get_locale()), today)
+    scales = definition.get("scales")
+    cached = _SECTION_FIELDS.get(key)
+    if cached is not None and cached[0] == section and cached[1] == scales:
+        return cached[2]
+    built = [
+        (item["key"], item_field(item, definition, language, today)) for item in section["items"]
+    ]
+    if len(_SECTION_FIELDS) >= _SECTION_FIELDS_MAX:
+        _SECTION_FIELDS.clear()  # e.g. after many days of uptime; rebuilt on demand
+    _SECTION_FIELDS[key] = (copy.deepcopy(section), copy.deepcopy(scales), built)
+    return built
 
 
 def unknown_fields(formdata: MultiDict, section: Mapping[str, Any]) -> list[str]:

@@ -14,17 +14,17 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
-from surveys.campaigns.tokens import find_invitation
+from surveys.campaigns.tokens import LOOKUP, find_invitation
 from surveys.datachanges import data_changed
 from surveys.instruments.definitions import NUMERIC_TYPES, item_map, iter_items
 from surveys.orm import utcnow
-from surveys.registry.models import new_pseudonym
+from surveys.registry.models import Graduate, new_pseudonym
 from surveys.responses.forms import NOT_APPLICABLE
 from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
 
@@ -71,16 +71,48 @@ class SubmitResult:
         return not self.missing
 
 
-def open_link(session: Session, token: str, secret_key: str, today: dt.date) -> Invitation:
+#: A link's invitation with its campaign (status, dates) and instrument version (the form),
+#: loaded in one query instead of a lazy load each.
+_LINK_QUERY = LOOKUP.options(
+    joinedload(Invitation.campaign, innerjoin=True).joinedload(
+        Campaign.instrument_version, innerjoin=True
+    )
+)
+#: The same plus what a page shows: whom and what the employer assesses, and for whom.
+_PAGE_QUERY = _LINK_QUERY.options(
+    joinedload(Invitation.campaign, innerjoin=True).joinedload(
+        Campaign.institution, innerjoin=True
+    ),
+    joinedload(Invitation.graduate, innerjoin=True).joinedload(Graduate.programme, innerjoin=True),
+    joinedload(Invitation.employer, innerjoin=True),
+)
+#: The invitation's response; with its answers (in a second query, not on first use).
+_RESPONSE = select(Response).where(Response.invitation_id == bindparam("invitation_id"))
+_RESPONSE_WITH_ANSWERS = _RESPONSE.options(selectinload(Response.answers))
+#: The invitation's response, locked until the transaction ends (read fresh, not from the
+#: session's identity map).
+_LOCKED_RESPONSE = (
+    select(Response)
+    .where(Response.invitation_id == bindparam("invitation_id"))
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+
+
+def open_link(
+    session: Session, token: str, secret_key: str, today: dt.date, *, page: bool = True
+) -> Invitation:
     """The invitation behind ``token`` if its form may be shown or answered on ``today``.
 
     Raises :class:`LinkUnavailable` with reason ``unknown`` (404: never says whether another
     token exists), ``withdrawn`` (410), ``not_open`` (404: the campaign has not started),
     ``closed`` (410), or ``received`` (410: closed, and the answers were submitted; the page
     says when, and shows neither the graduate nor the answers any more). While the campaign
-    is open, a submitted invitation opens on its thank-you page with the answers.
+    is open, a submitted invitation opens on its thank-you page with the answers. ``page``
+    loads what a page shows along with the invitation (a post that redirects needs only the
+    campaign and the form).
     """
-    invitation = find_invitation(session, token, secret_key)
+    invitation = find_invitation(session, token, secret_key, _PAGE_QUERY if page else _LINK_QUERY)
     if invitation is None:
         raise LinkUnavailable("unknown", 404)
     campaign = invitation.campaign
@@ -106,9 +138,15 @@ def remember_language(session: Session, invitation: Invitation, language: str) -
         session.flush()
 
 
-def find_response(session: Session, invitation: Invitation) -> Response | None:
-    """The invitation's response (draft or submitted), if the employer has started one."""
-    return session.scalars(select(Response).where(Response.invitation_id == invitation.id)).first()
+def find_response(
+    session: Session, invitation: Invitation, *, with_answers: bool = False
+) -> Response | None:
+    """The invitation's response (draft or submitted), if the employer has started one.
+
+    ``with_answers`` loads its answers along with it.
+    """
+    query = _RESPONSE_WITH_ANSWERS if with_answers else _RESPONSE
+    return session.scalars(query, {"invitation_id": invitation.id}).first()
 
 
 def stored_values(response: Response | None) -> dict[str, Any]:
@@ -153,18 +191,37 @@ def save_answers(
                 Answer.response_id == response.id, Answer.item_key.in_(list(values))
             )
         )
-        rows = [
-            _answer_row(response.id, items[key], value)
-            for key, value in values.items()
-            if value is not None
-        ]
-        if rows:
-            session.execute(insert(Answer), rows)
+        insert_answer_rows(
+            session,
+            [
+                _answer_row(response.id, items[key], value)
+                for key, value in values.items()
+                if value is not None
+            ],
+        )
     response.language = language
     response.updated_at = utcnow()
     session.flush()
     session.expire(response, ["answers"])
     return response
+
+
+def insert_answer_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert ``answers`` rows (made from :func:`blank_answer_row`) in few statements.
+
+    Rows are grouped by the columns they fill (a score, a choice, a text …) and each group
+    is one executemany of an INSERT of just those columns, so empty columns stay SQL NULL
+    and a thousand answers of four kinds are four statements rather than hundreds.
+    """
+
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        filled = {name: value for name, value in row.items() if value is not None}
+        groups.setdefault(tuple(filled), []).append(filled)
+    table = Answer.__table__
+    for batch in groups.values():
+        for start in range(0, len(batch), 5000):
+            session.execute(table.insert(), batch[start : start + 5000])
 
 
 def unanswered(value: Any) -> bool:
@@ -209,7 +266,19 @@ def submit(
 
 
 def _locked_response(session: Session, invitation: Invitation, language: str) -> Response:
-    """The invitation's response, created if needed, locked for this transaction."""
+    """The invitation's response, created if needed, locked for this transaction.
+
+    On PostgreSQL an existing response (every save but the first) is locked by one
+    ``SELECT … FOR UPDATE``; only a missing one is inserted first. SQLite has no row locks:
+    its write lock comes with the first write of the transaction, so there the insert always
+    comes first and the read after it sees the latest committed state.
+    """
+    dialect = session.get_bind().dialect.name
+    params = {"invitation_id": invitation.id}
+    if dialect == "postgresql":
+        response = session.scalars(_LOCKED_RESPONSE, params).first()
+        if response is not None:
+            return response
     values = {
         "invitation_id": invitation.id,
         "instrument_version_id": invitation.campaign.instrument_version_id,
@@ -219,19 +288,13 @@ def _locked_response(session: Session, invitation: Invitation, language: str) ->
         "started_at": utcnow(),
         "updated_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
     session.execute(
         module.insert(Response)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["invitation_id"])
     )
-    return session.scalars(
-        select(Response)
-        .where(Response.invitation_id == invitation.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    return session.scalars(_LOCKED_RESPONSE, params).one()
 
 
 def _answer_row(response_id: int, item: Mapping[str, Any], value: Any) -> dict[str, Any]:

@@ -80,7 +80,8 @@ def no_store(response):
 def survey(token: str):
     """Show a section of the form, or take its answers (save, move, submit)."""
     invitation = _open(token)
-    response = services.find_response(db.session, invitation)
+    # a page shows the stored answers; a post only needs to know whether it was submitted
+    response = services.find_response(db.session, invitation, with_answers=request.method == "GET")
     if response is not None and response.status == ResponseStatus.SUBMITTED:
         return _submitted(invitation, response, token)
     sections = _definition(invitation)["sections"]
@@ -153,7 +154,14 @@ def _open(token: str) -> Invitation:
     A language the employer picks (``?lang=``) is remembered on the invitation, so the form
     comes back in it when the link is opened on another device.
     """
-    invitation = services.open_link(db.session, token, current_app.config["SECRET_KEY"], _today())
+    # a post is answered by a redirect: only a page needs the graduate, employer, institution
+    invitation = services.open_link(
+        db.session,
+        token,
+        current_app.config["SECRET_KEY"],
+        _today(),
+        page=request.method == "GET",
+    )
     chosen = request.args.get("lang")
     if chosen in current_app.config["HAMKOR_LANGUAGES"]:
         services.remember_language(db.session, invitation, chosen)
