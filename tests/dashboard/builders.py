@@ -24,6 +24,7 @@ from surveys.models import (
     AgreementKind,
     CommitteeAssignment,
     Employer,
+    EmployerLink,
     EmploymentRecord,
     Graduate,
     Institution,
@@ -110,15 +111,19 @@ def seed_dashboard(session: Session, seed: int = 7) -> DashboardWorld:
             secrets += [graduate.full_name, graduate.student_number, graduate.email]
             if i % 2 == 0:  # each employer rates two graduates
                 employer = Employer(
-                    name=f"Secret Enterprise {counter} LLC",
-                    tax_number=f"{400000000 + counter}",
+                    name=f"Secret Enterprise {counter} LLC", tax_number=f"{400000000 + counter}"
+                )
+                session.add(employer)
+                link = EmployerLink(
+                    institution=institutions[inst],
+                    employer=employer,
+                    name=employer.name,
                     contact_name=f"Rustam Kontaktov{counter}",
                     contact_email=f"hr{counter}@secret-enterprise.example",
                 )
-                session.add(employer)
-                institutions[inst].employers.append(employer)
+                session.add(link)
                 employers.append(employer)
-                secrets += [employer.contact_name, employer.contact_email, employer.tax_number]
+                secrets += [link.contact_name, link.contact_email, employer.tax_number]
                 partner_names.append(employer.name)
                 session.add(
                     PartnershipAgreement(

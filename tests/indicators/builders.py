@@ -68,8 +68,9 @@ def build_setting(db: Session, *, seed: int = 7, code: str = "QMII") -> Setting:
     programmes = {
         c: factories.make_programme(db, institution, code=c, name=name) for c, name in PROGRAMMES
     }
-    employers = [factories.make_employer(db, name=f"Enterprise {code} {i}") for i in range(4)]
-    institution.employers.extend(employers)
+    employers = [
+        factories.make_employer(db, institution, name=f"Enterprise {code} {i}") for i in range(4)
+    ]
     for number, employer in enumerate(employers[:2]):  # two partners
         db.add(
             PartnershipAgreement(
