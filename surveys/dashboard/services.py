@@ -36,6 +36,7 @@ from surveys.dashboard.scope import (
 from surveys.dashboard.texts import ItemTexts, item_texts
 from surveys.indicators.presentation import Names, display_names
 from surveys.indicators.services import get_indicators
+from surveys.indicators.settings import Settings, current_settings
 from surveys.instruments.models import Instrument, InstrumentVersion
 from surveys.registry.models import Graduate, Institution, Programme, ProgrammeLevel
 from surveys.responses.models import Answer, Response, ResponseStatus
@@ -56,6 +57,8 @@ OUTCOME_INDICATORS = (
     "months_to_employment",
 )
 #: Overview columns a reader can sort by.
+#: what an overview row shows (targets may add others: see :func:`_overview_indicators`)
+OVERVIEW_INDICATORS = ("responses", "response_rate", "overall_satisfied", "nps", "domain_score")
 SORTS = ("programme", "responses", "response_rate", "overall_satisfied", "nps", "target")
 TARGET_ORDER = {"not_met": 0, "inconclusive": 1, "met": 2}
 
@@ -207,6 +210,7 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
         institution.id,
         years=[year],
         programmes=None if whole else [p.code for p in programmes],
+        indicators=_overview_indicators(current_settings(session, institution.id)),
     )
     index = RecordIndex(found.records)
     instruments = index.instruments()
@@ -247,6 +251,12 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
     else:
         page.rows.sort(key=_sort_key(filters.sort, filters.descending))
     return page
+
+
+def _overview_indicators(settings: Settings) -> set[str]:
+    """The indicators an overview row reads: its columns and those with a target
+    (``domain_score:communication`` names the indicator ``domain_score``)."""
+    return set(OVERVIEW_INDICATORS) | {key.split(":", 1)[0] for key in settings.targets}
 
 
 def _overview_row(
