@@ -59,6 +59,8 @@ OUTCOME_INDICATORS = (
 #: Overview columns a reader can sort by.
 #: what an overview row shows (targets may add others: see :func:`_overview_indicators`)
 OVERVIEW_INDICATORS = ("responses", "response_rate", "overall_satisfied", "nps", "domain_score")
+#: Programme rows per overview page (a national institution has hundreds)
+OVERVIEW_PER_PAGE = 50
 SORTS = ("programme", "responses", "response_rate", "overall_satisfied", "nps", "target")
 TARGET_ORDER = {"not_met": 0, "inconclusive": 1, "met": 2}
 
@@ -183,15 +185,27 @@ class OverviewPage:
     year: int | None
     instruments: list[tuple[str, str]]
     levels: list[str]
-    rows: list[OverviewRow]
+    rows: list[OverviewRow]  #: this page's rows, sorted
     total: list[OverviewRow]
     domain_names: dict[str, dict[str, str]]
     min_n: int
+    confidence_level: float = 0.95
+    low_n: int = 25
+    row_count: int = 0  #: rows matching the filters, on every page
+    page: int = 1
+    per_page: int = OVERVIEW_PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.row_count // self.per_page))
 
 
-def overview_page(session: Session, user: User, filters: Filters, language: str) -> OverviewPage:
+def overview_page(
+    session: Session, user: User, filters: Filters, language: str, page_number: int = 1
+) -> OverviewPage:
     """Per programme of one institution and graduation year: responses, response rate,
-    overall satisfaction, NPS, weakest and strongest domain, target status."""
+    overall satisfaction, NPS, weakest and strongest domain, target status; the rows sorted
+    as asked, ``OVERVIEW_PER_PAGE`` of them on page ``page_number`` (past the end: the last)."""
     scope = reader_scope(session, user)
     institutions = readable_institutions(session, scope)
     institution = institution_for_reader(session, scope, filters.institution)
@@ -222,6 +236,8 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
         levels=sorted({p.level.value for p in programmes}),
         domain_names=names.domains,
         min_n=found.min_n,
+        confidence_level=found.settings.confidence_level,
+        low_n=found.settings.low_n,
     )
     chosen = [filters.instrument] if filters.instrument in instruments else instruments
     needle = (filters.programme or "").casefold()
@@ -250,6 +266,10 @@ def overview_page(session: Session, user: User, filters: Filters, language: str)
         page.rows.sort(key=lambda r: (r.code, r.instrument), reverse=filters.descending)
     else:
         page.rows.sort(key=_sort_key(filters.sort, filters.descending))
+    page.row_count, page.per_page = len(page.rows), OVERVIEW_PER_PAGE
+    page.page = min(max(1, page_number), page.pages)
+    start = (page.page - 1) * page.per_page
+    page.rows = page.rows[start : start + page.per_page]
     return page
 
 
