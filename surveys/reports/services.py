@@ -353,3 +353,54 @@ def build_report(
 
         data, pages = report_pdf(session, content, progress=progress)
     return BuiltReport(scope.filename, report.content_type, data, pages)
+
+
+# --------------------------------------------------------------------------------------------
+# The page
+
+
+@dataclasses.dataclass
+class ReportPage:
+    """What the "Yearly report" page offers one reader."""
+
+    institutions: list[Institution]
+    institution: Institution | None
+    years: list[int]
+    programmes: list[Programme]
+    whole: bool  #: the reader may build the institution-wide report
+    formats: list[str]  #: format keys this reader may build
+    reports: list[Any]  #: report jobs the reader may see (kept, running or failed), newest first
+
+
+def report_page(
+    session: Session, user: User, *, institution_code: str | None, limit: int = 50
+) -> ReportPage:
+    """The reader's institutions, the chosen one's graduation years with data and readable
+    programmes, and the reports kept for the reader. Raises ``OutOfScope``/``LookupError``
+    for an institution the reader may not see or that does not exist."""
+    from sqlalchemy import or_
+
+    from surveys.dashboard.scope import readable_institutions
+    from surveys.jobs.models import Job, JobState
+    from surveys.jobs.services import jobs_for
+    from surveys.reports.jobs import REPORT_JOB
+
+    scope = scope_of(session, user)
+    institutions = readable_institutions(session, scope)
+    institution = institution_for_reader(session, scope, institution_code)
+    page = ReportPage(institutions, institution, [], [], False, [], [])
+    page.formats = [k for k, f in FORMATS.items() if f.aggregated or not scope.is_committee]
+    if institution is not None:
+        page.programmes = readable_programmes(session, scope, institution.id)
+        page.whole = scope.sees_whole(institution.id)
+        codes = None if page.whole else [p.code for p in page.programmes]
+        if page.programmes:
+            found = get_indicators(session, institution.id, programmes=codes)
+            page.years = sorted({r.year for r in found.records}, reverse=True)
+    stmt = jobs_for(session, user, kind=REPORT_JOB).where(
+        or_(Job.state != JobState.SUCCEEDED, Job.files.any())
+    )
+    if institution is not None:
+        stmt = stmt.where(Job.institution_id == institution.id)
+    page.reports = list(session.scalars(stmt.limit(limit)))
+    return page
