@@ -262,7 +262,7 @@ def _methodology_sheet(sheet, content: ReportContent, bold) -> None:
     settings = content.settings
     lang = content.scope.lang
     sheet.column_dimensions["A"].width = 34
-    sheet.column_dimensions["B"].width = 100
+    sheet.column_dimensions["B"].width = 70
     rows = [
         (_("Institution"), f"{content.scope.institution.code} {content.scope.institution.name}"),
         (_("Graduation year"), str(content.scope.year)),
@@ -275,14 +275,53 @@ def _methodology_sheet(sheet, content: ReportContent, bold) -> None:
         sheet.append([neutralise_formula(label), neutralise_formula(value)])
         sheet.cell(sheet.max_row, 1).font = bold
     sheet.append([])
+    sheet.column_dimensions["C"].width = 60
+    sheet.column_dimensions["D"].width = 14
     text, _lang = markdown_text(lang)
-    for block in (b.strip() for b in text.split("\n\n")):
-        if not block:
+    for kind, cells in _markdown_rows(text):
+        sheet.append([None, *(neutralise_formula(c) for c in cells)])
+        row = sheet.max_row
+        for column in range(2, 2 + len(cells)):
+            cell = sheet.cell(row, column)
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if kind == "heading":
+                cell.font = Font(bold=True, size=12)
+            elif kind == "table-head":
+                cell.font = bold
+
+
+def _markdown_rows(text: str) -> list[tuple[str, list[str]]]:
+    """The methodology's Markdown as sheet rows: ``(kind, cells)`` with kind ``heading``,
+    ``text`` (a paragraph or a list item), ``table-head`` or ``table`` (one cell a column)."""
+    rows: list[tuple[str, list[str]]] = []
+    paragraph: list[str] = []
+    in_table = False
+
+    def flush() -> None:
+        if paragraph:
+            rows.append(("text", [" ".join(paragraph).replace("**", "").replace("`", "")]))
+            paragraph.clear()
+
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith("|"):
+            flush()
+            cells = [c.strip().replace("`", "") for c in line.strip("|").split("|")]
+            if all(set(c) <= set("-: ") for c in cells):
+                continue  # the header's underline
+            rows.append(("table" if in_table else "table-head", cells))
+            in_table = True
             continue
-        heading = block.startswith("#")
-        line = " ".join(part.strip() for part in block.lstrip("#").splitlines())
-        sheet.append([None, neutralise_formula(line)])
-        cell = sheet.cell(sheet.max_row, 2)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-        if heading:
-            cell.font = Font(bold=True, size=12)
+        in_table = False
+        if not line:
+            flush()
+        elif line.startswith("#"):
+            flush()
+            rows.append(("heading", [line.lstrip("#").strip()]))
+        elif line[:2] in ("- ", "* ") or (line[:1].isdigit() and line[1:3] == ". "):
+            flush()
+            paragraph.append(line)
+        else:
+            paragraph.append(line)
+    flush()
+    return rows
