@@ -46,14 +46,15 @@ def same_report(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 
 def replace_older_reports(session: Session, job_id: int, user_id: int | None) -> int:
-    """Delete the kept reports that the report of job ``job_id`` replaces: succeeded builds
-    of the same scope, year, format and language (a committee member's only their own).
-    Returns how many were deleted."""
+    """Delete the reports that the report of job ``job_id`` replaces: finished builds of the
+    same scope, year, format and language (succeeded, and failed or cancelled tries; a
+    committee member's only their own). Returns how many were deleted."""
     job = session.get(Job, job_id)
-    assert job is not None
+    if job is None:
+        return 0
     stmt = select(Job).where(
         Job.kind == REPORT_JOB,
-        Job.state == JobState.SUCCEEDED,
+        Job.state.in_([JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELLED]),
         Job.institution_id == job.institution_id,
         Job.id < job.id,
     )

@@ -44,6 +44,13 @@ def test_staff_request_a_report_follow_it_download_it_and_a_newer_one_replaces_i
     assert listed.count("Yearly report 2025: TDTU (Indicator records (CSV), English)") == 1
     first = int(job_urls[0].rsplit("/", 1)[1])
     assert client.get(f"/jobs/{first}/file").status_code == 404
+    # a report in another format is another report: both stay listed
+    response = _post(client, institution="TDTU", year="2025", format="xlsx")
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    assert wait_for_status(client, job_id, timeout=120)["state"] == "succeeded"
+    listed = text_of(client.get("/reports").get_data(as_text=True))
+    assert "Yearly report 2025: TDTU (Indicator records (CSV), English)" in listed
+    assert "Yearly report 2025: TDTU (Excel workbook (XLSX), English)" in listed
 
 
 def test_bad_requests_are_clear_messages_not_errors(world, client_of):
