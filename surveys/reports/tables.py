@@ -166,7 +166,7 @@ def workbook(content: ReportContent) -> bytes:
     sheet = book.active
     sheet.title = _sheet_title(_("Indicators"), taken)
     header = _records_header()
-    sheet.append(header)
+    sheet.append([neutralise_formula(h) for h in header])
     for record, shown in content.records:
         name = content.names.programmes.get(record.programme)
         sheet.append([neutralise_formula(v) for v in _record_row(record, shown, name)])
@@ -204,7 +204,7 @@ def workbook(content: ReportContent) -> bytes:
         sheet = book.create_sheet(_sheet_title(code if code != "*" else title, taken))
         sheet.append([neutralise_formula(title)])
         sheet.cell(1, 1).font = Font(bold=True, size=13)
-        sheet.append(programme_header)
+        sheet.append([neutralise_formula(h) for h in programme_header])
         for record, shown in rows:
             suppressed = record.suppressed
             sheet.append(
