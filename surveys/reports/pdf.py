@@ -66,6 +66,7 @@ def report_pdf(
 ) -> tuple[bytes, int]:
     """The PDF and its number of pages."""
     from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
 
     scope = content.scope
     reader = reader_for(scope)
@@ -106,7 +107,10 @@ def report_pdf(
         present=present,
         agreement_kind_names=AGREEMENT_KIND_NAMES,
     )
-    rendered = HTML(string=html, base_url=".").render()
+    # everything the document shows is inside it (charts as data: URIs, fonts from the
+    # system): WeasyPrint fetches nothing, neither a file nor anything on the network
+    fetcher = URLFetcher(allowed_protocols=("data",))
+    rendered = HTML(string=html, url_fetcher=fetcher).render()
     data = rendered.write_pdf()
     step(total, total, _("Done"))
     return data, len(rendered.pages)

@@ -78,6 +78,10 @@ def test_institution_pdf_has_programmes_values_contents_methodology_and_fonts(
     elec = next(r for r in found.records if r.programme == "ELEC" and r.indicator == "responses")
     assert elec.suppressed and "< 5" in flat  # shown as the pages show it
     assert "Summary of the programmes" in flat and "target" in flat
+    # the charts are vector drawings: their axis titles are text, and there is no raster image
+    assert "Score (0–100)" in flat
+    images = subprocess.run(["pdfimages", "-list", str(path)], capture_output=True, text=True)
+    assert images.returncode == 0 and len(images.stdout.splitlines()) == 2, images.stdout
     assert "Partnership evidence" in flat and "Partner enterprises by kind of agreement" in flat
     assert "Methodology: how Hamkor computes the quality-of-training indicators" in flat
     # contents with page numbers from target-counter, and page numbers on every page
