@@ -25,6 +25,7 @@ FEATURES = (
     "indicators",
     "charts",
     "dashboard",
+    "reports",
     "jobs",
     "api",
 )

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "surveys.jobs.cli",
     # ``hamkor indicators``: analysis.cli's command (CSV in) plus --institution (database)
     "surveys.indicators.cli",
+    "surveys.reports.cli",
 )
 
 

@@ -19,6 +19,7 @@ MENU = (
     ("jobs.index", _l("Background jobs"), {"staff", "admin"}),
     ("dashboard.committee_home", _l("Programmes under review"), {"committee"}),
     ("dashboard.overview", _l("Indicators"), {"staff", "admin", "committee"}),
+    ("reports.index", _l("Yearly report"), {"staff", "admin", "committee"}),
     ("api.tokens", _l("API tokens"), {"staff", "admin", "committee"}),
     ("auth.change_password", _l("My password"), {"staff", "admin", "committee"}),
 )

@@ -36,6 +36,12 @@ def _source(language: str) -> tuple[str, str]:
     raise FileNotFoundError("docs/methodology.md is missing from this installation")
 
 
+def markdown_text(language: str) -> tuple[str, str]:
+    """The methodology's Markdown in ``language`` and the language it is in (English when
+    there is no translation), for files that carry text, not HTML (a spreadsheet's sheet)."""
+    return _source(language)
+
+
 @functools.cache
 def rendered(language: str) -> Document:
     """The methodology in ``language`` (English when there is no translation), as safe HTML."""

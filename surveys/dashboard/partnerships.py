@@ -21,10 +21,11 @@ from analysis.counts import SuppressedColumn, suppress_column
 from surveys.auth.models import User
 from surveys.campaigns.models import Invitation
 from surveys.dashboard.scope import (
+    ReaderScope,
     institution_for_reader,
     readable_institutions,
     readable_programmes,
-    reader_scope,
+    scope_of,
 )
 from surveys.indicators.settings import current_settings
 from surveys.registry.models import (
@@ -73,11 +74,11 @@ class PartnershipPage:
 
 
 def partnership_page(
-    session: Session, user: User, *, institution_code: str | None, year: int | None
+    session: Session, user: User | ReaderScope, *, institution_code: str | None, year: int | None
 ) -> PartnershipPage:
     """The partnership evidence of one institution's readable programmes (cohort ``year``),
     counts hidden under the institution's ``min_n``."""
-    scope = reader_scope(session, user)
+    scope = scope_of(session, user)
     institution = institution_for_reader(session, scope, institution_code)
     page = PartnershipPage(institution, readable_institutions(session, scope), [], None, [], [], 5)
     if institution is None:

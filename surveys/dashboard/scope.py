@@ -73,6 +73,16 @@ def reader_scope(session: Session, user: User) -> ReaderScope:
     return ReaderScope(user.role, frozenset(institutions), frozenset(programmes), frozenset(whole))
 
 
+#: Every institution and programme: the command line (whoever runs it holds the database).
+EVERYTHING = ReaderScope(Role.ADMIN, None, None, None)
+
+
+def scope_of(session: Session, reader: User | ReaderScope) -> ReaderScope:
+    """The scope of a user, or ``reader`` itself when it is already one (a report job and
+    the command line pass the scope they were given)."""
+    return reader if isinstance(reader, ReaderScope) else reader_scope(session, reader)
+
+
 def readable_institutions(session: Session, scope: ReaderScope) -> list[Institution]:
     """The institutions the reader may open, by code."""
     stmt = select(Institution).order_by(Institution.code)

@@ -27,11 +27,13 @@ from surveys.campaigns.models import Invitation
 from surveys.charts import Chart, figures, present
 from surveys.dashboard.scope import (
     OutOfScope,
+    ReaderScope,
     institution_for_reader,
     programme_for_reader,
     readable_institutions,
     readable_programmes,
     reader_scope,
+    scope_of,
 )
 from surveys.dashboard.texts import ItemTexts, item_texts
 from surveys.indicators.presentation import Names, display_names
@@ -201,12 +203,17 @@ class OverviewPage:
 
 
 def overview_page(
-    session: Session, user: User, filters: Filters, language: str, page_number: int = 1
+    session: Session,
+    user: User | ReaderScope,
+    filters: Filters,
+    language: str,
+    page_number: int | None = 1,
 ) -> OverviewPage:
     """Per programme of one institution and graduation year: responses, response rate,
     overall satisfaction, NPS, weakest and strongest domain, target status; the rows sorted
-    as asked, ``OVERVIEW_PER_PAGE`` of them on page ``page_number`` (past the end: the last)."""
-    scope = reader_scope(session, user)
+    as asked, ``OVERVIEW_PER_PAGE`` of them on page ``page_number`` (past the end: the last;
+    None: every row, as a report's summary needs)."""
+    scope = scope_of(session, user)
     institutions = readable_institutions(session, scope)
     institution = institution_for_reader(session, scope, filters.institution)
     empty = OverviewPage(institution, institutions, filters, [], None, [], [], [], [], {}, 5)
@@ -267,6 +274,9 @@ def overview_page(
     else:
         page.rows.sort(key=_sort_key(filters.sort, filters.descending))
     page.row_count, page.per_page = len(page.rows), OVERVIEW_PER_PAGE
+    if page_number is None:
+        page.per_page = max(1, page.row_count)
+        return page
     page.page = min(max(1, page_number), page.pages)
     start = (page.page - 1) * page.per_page
     page.rows = page.rows[start : start + page.per_page]
@@ -364,11 +374,11 @@ class ProgrammePage:
 
 
 def programme_page(
-    session: Session, user: User, programme_id: int, filters: Filters, language: str
+    session: Session, user: User | ReaderScope, programme_id: int, filters: Filters, language: str
 ) -> ProgrammePage:
     """Everything about one programme: domain scores, answers per item, trends, outcomes,
     and how reliable the numbers are. Raises :class:`OutOfScope` / ``LookupError``."""
-    scope = reader_scope(session, user)
+    scope = scope_of(session, user)
     programme = programme_for_reader(session, scope, programme_id)
     institution = programme.institution
     names = display_names(session, institution.id, language)
@@ -622,9 +632,11 @@ class HeatmapPage:
     chart: Chart | None
 
 
-def heatmap_page(session: Session, user: User, filters: Filters, language: str) -> HeatmapPage:
+def heatmap_page(
+    session: Session, user: User | ReaderScope, filters: Filters, language: str
+) -> HeatmapPage:
     """Programmes × domains of one institution, year and instrument, coloured by score."""
-    scope = reader_scope(session, user)
+    scope = scope_of(session, user)
     institutions = readable_institutions(session, scope)
     institution = institution_for_reader(session, scope, filters.institution)
     page = HeatmapPage(institution, institutions, filters, [], None, [], None, None)
@@ -682,11 +694,11 @@ class HomeInstitution:
     programmes: list[HomeProgramme]
 
 
-def reader_home(session: Session, user: User, language: str) -> list[HomeInstitution]:
+def reader_home(session: Session, user: User | ReaderScope, language: str) -> list[HomeInstitution]:
     """The reader's institutions, each with its readable programmes and what employers
     answered about them (instrument titles in ``language`` and graduation years of submitted
     responses; no counts, no names)."""
-    scope = reader_scope(session, user)
+    scope = scope_of(session, user)
     result = []
     for institution in readable_institutions(session, scope):
         programmes = readable_programmes(session, scope, institution.id)

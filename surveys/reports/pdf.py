@@ -1,0 +1,183 @@
+"""The yearly report as PDF: WeasyPrint, A4, fonts embedded, charts as vector images.
+
+The content is the dashboard's, built by its own services for the report's reader scope:
+the overview's rows (summary table with target status), each programme's page (headline
+values, the domain, answer and trend charts with their data tables, outcomes,
+reliability), the partnership evidence and the methodology document. Charts are exported
+to SVG by :mod:`surveys.charts.export` (kaleido and Debian's Chromium) and placed as
+images, so they stay vector graphics. Page numbers and the table of contents are CSS
+paged media (``counter(page)``, ``target-counter``); the text is set in DejaVu, which
+WeasyPrint embeds (subset) and which covers Cyrillic and Uzbek Latin (``oʻ``, ``gʻ``).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Iterable
+
+from flask import render_template
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from surveys.charts import Chart, present
+from surveys.charts.export import chart_svg
+from surveys.dashboard import methodology
+from surveys.dashboard.partnerships import PartnershipPage, partnership_page
+from surveys.dashboard.services import (
+    TREND_INDICATORS,
+    Filters,
+    OverviewPage,
+    ProgrammePage,
+    overview_page,
+    programme_page,
+)
+from surveys.registry.labels import AGREEMENT_KIND_NAMES
+from surveys.registry.models import Programme
+from surveys.reports.services import Progress, ReportContent, reader_for
+
+#: Trend charts a programme section draws (the headline ones; per-domain trends stay on
+#: the page, where a reader can open them).
+REPORT_TRENDS = tuple(f"trend-{name}" for name in TREND_INDICATORS)
+#: The answers per item (a tall chart per scale) and the outcome trends stay on the page: the
+#: report draws the domain scores and the headline trends, and tables the outcomes.
+
+
+@dataclasses.dataclass
+class InstrumentPart:
+    """One instrument's part of a programme section: the programme page for it."""
+
+    title: str
+    page: ProgrammePage
+    charts: list[Chart]
+
+
+@dataclasses.dataclass
+class ProgrammeSection:
+    programme: Programme
+    anchor: str
+    parts: list[InstrumentPart]
+    #: graduate outcomes (they belong to no instrument): from the first part's page
+    outcomes: ProgrammePage | None
+
+
+def report_pdf(
+    session: Session, content: ReportContent, *, progress: Progress | None = None
+) -> tuple[bytes, int]:
+    """The PDF and its number of pages."""
+    from weasyprint import HTML
+    from weasyprint.urls import URLFetcher
+
+    scope = content.scope
+    reader = reader_for(scope)
+    language = scope.lang
+    total = len(scope.programmes) + 2
+    step = progress or (lambda done, total, message: None)
+    step(0, total, _("Summary of the programmes"))
+    overview = overview_page(
+        session,
+        reader,
+        Filters(institution=scope.institution.code, year=scope.year),
+        language,
+        page_number=None,
+    )
+    images: dict[int, str] = {}
+    sections = []
+    for done, programme in enumerate(scope.programmes, start=1):
+        step(done, total, _("Programme %(code)s", code=programme.code))
+        section = _programme_section(session, content, programme)
+        for chart in _charts(section):
+            images[id(chart)] = _svg_uri(chart)
+        sections.append(section)
+    partners = partnership_page(
+        session, reader, institution_code=scope.institution.code, year=scope.year
+    )
+    step(total - 1, total, _("Laying out the pages"))
+    document = methodology.rendered(language)
+    html = render_template(
+        "reports/report.html",
+        content=content,
+        scope=scope,
+        overview=_summary_rows(overview, scope),
+        overview_page=overview,
+        sections=sections,
+        partners=partners,
+        kinds=_kinds(partners),
+        methodology=document,
+        image=lambda chart: images.get(id(chart)),
+        present=present,
+        agreement_kind_names=AGREEMENT_KIND_NAMES,
+    )
+    # everything the document shows is inside it (charts as data: URIs, fonts from the
+    # system): WeasyPrint fetches nothing, neither a file nor anything on the network
+    fetcher = URLFetcher(allowed_protocols=("data",))
+    rendered = HTML(string=html, url_fetcher=fetcher).render()
+    data = rendered.write_pdf()
+    step(total, total, _("Done"))
+    return data, len(rendered.pages)
+
+
+def _programme_section(
+    session: Session, content: ReportContent, programme: Programme
+) -> ProgrammeSection:
+    scope = content.scope
+    reader = reader_for(scope)
+    instruments = sorted(
+        {r.instrument for r, _d in content.of_programme(programme.code) if r.instrument}
+    )
+    parts = []
+    for key in instruments:
+        page = programme_page(
+            session,
+            reader,
+            programme.id,
+            Filters(year=scope.year, instrument=key),
+            scope.lang,
+        )
+        if page.year != scope.year or page.instrument != key:
+            continue
+        charts = [c for c in (page.domain_chart,) if c is not None]
+        charts += [c for c in page.trend_charts if c.key in REPORT_TRENDS]
+        parts.append(InstrumentPart(content.names.instruments.get(key, key), page, charts))
+    outcomes = parts[0].page if parts else None
+    if outcomes is None:
+        page = programme_page(session, reader, programme.id, Filters(year=scope.year), scope.lang)
+        outcomes = page if page.year == scope.year and page.outcomes else None
+    return ProgrammeSection(programme, f"programme-{programme.id}", parts, outcomes)
+
+
+def _charts(section: ProgrammeSection) -> Iterable[Chart]:
+    for part in section.parts:
+        yield from part.charts
+
+
+def _draws_a_point(chart: Chart) -> bool:
+    """Whether any trace has a point with both coordinates: a chart whose every group is
+    suppressed has none (its reading says so, and its axes alone would say nothing)."""
+    for trace in chart.figure.get("data", ()):
+        xs, ys = trace.get("x"), trace.get("y")
+        if xs is None or ys is None:
+            return True
+        if any(x is not None and y is not None for x, y in zip(xs, ys, strict=False)):
+            return True
+    return False
+
+
+def _svg_uri(chart: Chart) -> str | None:
+    """The chart as an SVG data URI (None for a chart with nothing to draw)."""
+    if chart.empty or not _draws_a_point(chart):
+        return None
+    svg = chart_svg(chart)
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _summary_rows(overview: OverviewPage, scope) -> list:
+    """The overview's rows of the report's programmes, then the institution's own."""
+    codes = set(scope.programme_codes)
+    return [row for row in overview.rows if row.code in codes] + (
+        overview.total if scope.whole else []
+    )
+
+
+def _kinds(partners: PartnershipPage) -> list[tuple[str, int]]:
+    return [(str(AGREEMENT_KIND_NAMES[kind.value]), n) for kind, n in partners.kinds]
