@@ -440,4 +440,52 @@ def reissue(invitation_id: int) -> None:
     )
 
 
+def _deliver(campaign_id: int, mode: str) -> None:
+    from flask import current_app
+
+    from surveys.campaigns.delivery import DeliveryError, deliver
+    from surveys.extensions import db
+
+    try:
+        result = deliver(db.engine, campaign_id, mode, config=current_app.config)
+    except DeliveryError as exc:
+        _fail(str(exc))
+    what = "invitation(s)" if mode == "invite" else "reminder(s)"
+    click.echo(
+        f"Campaign {campaign_id}: {result.sent} {what} sent, {result.failed} refused, "
+        f"{result.retry_later} to retry later."
+    )
+    if result.unreachable:
+        click.echo(
+            f"Error: the mail server is unreachable ({result.unreachable}); run this again "
+            "later: nothing already sent goes twice.",
+            err=True,
+        )
+        raise SystemExit(1)
+
+
+@invitations.command("send")
+@click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
+@with_app
+def send(campaign_id: int) -> None:
+    """E-mail the invitations of a campaign that have not gone out yet.
+
+    Safe to run again (e.g. from cron): each message goes once; refused addresses are
+    recorded (see the campaign page), temporary failures are retried by later runs.
+    """
+    _deliver(campaign_id, "invite")
+
+
+@invitations.command("remind")
+@click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
+@with_app
+def remind(campaign_id: int) -> None:
+    """E-mail the reminders that are due under the campaign's schedule.
+
+    No reminder goes to an employer who submitted or declined, or whose link was
+    withdrawn; each step of the schedule goes once. Safe to run daily from cron.
+    """
+    _deliver(campaign_id, "remind")
+
+
 commands: list[click.Command] = [campaigns, invitations]
