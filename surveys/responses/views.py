@@ -331,19 +331,12 @@ def _incomplete(invitation: Invitation, token: str, result: services.SubmitResul
     return _page(invitation, token, index, form=form, problems=problems)
 
 
-def _submitted(invitation: Invitation, response: Response, token: str):
-    """The thank-you page; a POST to a submitted form changes nothing.
-
-    A repeated Submit (double click, resent POST, a second tab) lands on the same thank-you
-    page; any other change attempt is answered 409 with the same summary.
-    """
-    if request.method == "POST" and request.form.get("action") == "submit":
-        return redirect(url_for(".survey", token=token), 303)
-    changed = request.method == "POST"
-    language = str(get_locale())
+def answer_summary(response: Response, language: str) -> list[dict[str, Any]]:
+    """Every section of a response's form with each question and its answer as text (the
+    thank-you page's summary; staff read a submitted form the same way)."""
     definition = response.instrument_version.definition
     values = services.stored_values(response)
-    summary = [
+    return [
         {
             "title": text(section["title"], language),
             "answers": [
@@ -353,6 +346,19 @@ def _submitted(invitation: Invitation, response: Response, token: str):
         }
         for section in definition["sections"]
     ]
+
+
+def _submitted(invitation: Invitation, response: Response, token: str):
+    """The thank-you page; a POST to a submitted form changes nothing.
+
+    A repeated Submit (double click, resent POST, a second tab) lands on the same thank-you
+    page; any other change attempt is answered 409 with the same summary.
+    """
+    if request.method == "POST" and request.form.get("action") == "submit":
+        return redirect(url_for(".survey", token=token), 303)
+    changed = request.method == "POST"
+    definition = response.instrument_version.definition
+    summary = answer_summary(response, str(get_locale()))
     local = _local(response.submitted_at)
     return (
         render_template(
@@ -362,7 +368,7 @@ def _submitted(invitation: Invitation, response: Response, token: str):
             summary=summary,
             submitted_at=local,
             changed=changed,
-            language=language,
+            language=str(get_locale()),
             text=text,
         ),
         409 if changed else 200,
