@@ -107,9 +107,10 @@ def invitation_page(
     status: str | None,
     search: str | None,
     page: int,
-    per_page: int = PER_PAGE,
+    per_page: int | None = None,
 ) -> InvitationPage:
     """One page of the campaign's invitations, filtered and searched in the database."""
+    per_page = per_page or PER_PAGE
     query = invitation_query(today, campaign_id=campaign.id, status=status, search=search)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
