@@ -4,7 +4,14 @@ from surveys.admin.models import CommitteeAssignment
 from surveys.api.models import ApiToken
 from surveys.audit.models import AuditEvent
 from surveys.auth.models import Role, User
-from surveys.campaigns.models import Campaign, CampaignStatus, Invitation, campaign_programmes
+from surveys.campaigns.models import (
+    Campaign,
+    CampaignStatus,
+    DeliveryAttempt,
+    DeliveryState,
+    Invitation,
+    campaign_programmes,
+)
 from surveys.datachanges import DataVersion
 from surveys.indicators.models import IndicatorComputation, IndicatorRecord, IndicatorSettings
 from surveys.instruments.models import Instrument, InstrumentKind, InstrumentVersion
@@ -35,6 +42,8 @@ __all__ = [
     "CampaignStatus",
     "CommitteeAssignment",
     "DataVersion",
+    "DeliveryAttempt",
+    "DeliveryState",
     "Employer",
     "EmployerLink",
     "EmploymentRecord",

@@ -9,8 +9,19 @@ import click
 
 from surveys.cli import FORMAT_OPTION, print_rows, with_app
 
-#: What ``invitations list --status`` can filter on.
-INVITATION_STATUSES = ("open", "draft", "submitted", "withdrawn")
+#: What ``invitations list --status`` can filter on (see ``services.STATUS_FILTERS``).
+INVITATION_STATUSES = (
+    "open",
+    "not_sent",
+    "sent",
+    "opened",
+    "draft",
+    "submitted",
+    "declined",
+    "withdrawn",
+    "expired",
+    "failed",
+)
 
 
 def _fail(message: str) -> NoReturn:
@@ -31,30 +42,22 @@ def campaigns() -> None:
 @FORMAT_OPTION
 @with_app
 def list_campaigns(fmt: str) -> None:
-    """List campaigns with their invitation and submission counts."""
-    from sqlalchemy import func, select
+    """List campaigns with their invited, sent and submitted counts.
 
-    from surveys.campaigns.models import Campaign, Invitation
+    Invited counts the links that were not withdrawn; sent those the mail server accepted.
+    """
+    from sqlalchemy import select
+
+    from surveys.campaigns.models import Campaign
+    from surveys.campaigns.services import campaign_counts
     from surveys.extensions import db
-    from surveys.responses.models import Response, ResponseStatus
 
     session = db.session
-    invited = dict(
-        session.execute(
-            select(Invitation.campaign_id, func.count()).group_by(Invitation.campaign_id)
-        ).all()
-    )
-    submitted = dict(
-        session.execute(
-            select(Invitation.campaign_id, func.count())
-            .join(Response, Response.invitation_id == Invitation.id)
-            .where(Response.status == ResponseStatus.SUBMITTED)
-            .group_by(Invitation.campaign_id)
-        ).all()
-    )
+    counts = campaign_counts(session)
     rows = []
     for campaign in session.scalars(select(Campaign).order_by(Campaign.id)):
         version = campaign.instrument_version
+        numbers = counts.get(campaign.id, {})
         rows.append(
             {
                 "id": campaign.id,
@@ -67,8 +70,11 @@ def list_campaigns(fmt: str) -> None:
                 "opens_on": campaign.opens_on.isoformat(),
                 "closes_on": campaign.closes_on.isoformat(),
                 "status": campaign.status.value,
-                "invitations": invited.get(campaign.id, 0),
-                "submitted": submitted.get(campaign.id, 0),
+                "language": campaign.language,
+                "reminder_days": campaign.reminder_days,
+                "invited": numbers.get("invited", 0),
+                "sent": numbers.get("sent", 0),
+                "submitted": numbers.get("submitted", 0),
             }
         )
     columns = [
@@ -82,7 +88,8 @@ def list_campaigns(fmt: str) -> None:
         "opens_on",
         "closes_on",
         "status",
-        "invitations",
+        "invited",
+        "sent",
         "submitted",
     ]
     print_rows(rows, columns, fmt)
@@ -122,6 +129,20 @@ def _date(value: str, option: str) -> dt.date:
 @click.option(
     "--draft", is_flag=True, help="Create the campaign as a draft (links do not open yet)."
 )
+@click.option(
+    "--remind",
+    "reminder_days",
+    type=click.IntRange(1, 365),
+    multiple=True,
+    help="Send a reminder this many days after the invitation (repeat: --remind 7 --remind 14).",
+)
+@click.option("--contact", "contact_email", help="E-mail address employers may write to.")
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="Create it even if a draft or open campaign covers the same instrument, "
+    "programme and year.",
+)
 @with_app
 def create(
     institution_code: str,
@@ -134,13 +155,21 @@ def create(
     name: str | None,
     language: str,
     draft: bool,
+    reminder_days: tuple[int, ...],
+    contact_email: str | None,
+    allow_duplicate: bool,
 ) -> None:
     """Create a campaign and one invitation per (employer, employed graduate) pair."""
     from flask import current_app
     from sqlalchemy import select
 
     from surveys.campaigns.models import CampaignStatus
-    from surveys.campaigns.services import CampaignError, create_campaign, create_invitations
+    from surveys.campaigns.services import (
+        CampaignError,
+        DuplicateCampaign,
+        create_campaign,
+        create_invitations,
+    )
     from surveys.extensions import db
     from surveys.instruments.services import get_version
     from surveys.registry.models import Programme
@@ -180,10 +209,16 @@ def create(
             opens_on=opens_on,
             closes_on=closes_on,
             status=CampaignStatus.DRAFT if draft else CampaignStatus.OPEN,
+            language=language,
+            reminder_days=reminder_days,
+            contact_email=contact_email,
+            allow_duplicate=allow_duplicate,
         )
         invitations = create_invitations(
             session, campaign, secret_key=current_app.config["SECRET_KEY"], language=language
         )
+    except DuplicateCampaign as exc:
+        _fail(f"{exc} (or run again with --allow-duplicate)")
     except CampaignError as exc:
         _fail(str(exc))
     session.commit()
@@ -241,52 +276,60 @@ def invite(campaign_id: int, language: str) -> None:
     click.echo(f"Campaign {campaign.id}: {len(created)} new invitation(s).")
 
 
+@campaigns.command("status")
+@click.argument("campaign_id", type=int)
+@click.argument("state", type=click.Choice(["open", "closed", "archived"]))
+@with_app
+def set_status(campaign_id: int, state: str) -> None:
+    """Open, close, reopen or archive a campaign (draft → open → closed → archived).
+
+    Closing stops every link at once; reopening a closed campaign is audited.
+    """
+    from surveys.campaigns.models import Campaign, CampaignStatus
+    from surveys.campaigns.services import CampaignError, change_status
+    from surveys.extensions import db
+
+    campaign = db.session.get(Campaign, campaign_id)
+    if campaign is None:
+        _fail(f"no campaign with id {campaign_id} (see: hamkor campaigns list)")
+    old = campaign.status.value
+    try:
+        change_status(db.session, campaign, CampaignStatus(state))
+    except CampaignError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Campaign {campaign.id}: {old} \u2192 {state}.")
+
+
 @click.group("invitations")
 def invitations() -> None:
     """Personal invitation links of employers."""
 
 
 def invitation_rows(
-    session, *, secret_key: str, base_url: str, campaign_id: int | None = None
+    session,
+    *,
+    secret_key: str,
+    base_url: str,
+    today: dt.date,
+    campaign_id: int | None = None,
+    status: str | None = None,
 ) -> list[dict]:
-    """Every invitation (of one campaign, or all) with its status and full personal link."""
-    from sqlalchemy import select
-
-    from surveys.campaigns.models import Campaign, Invitation
+    """Invitations (of one campaign, or all) with their status on ``today`` and full link."""
+    from surveys.campaigns.services import invitation_query
     from surveys.campaigns.tokens import invitation_link
-    from surveys.registry.models import EmployerLink, Graduate
-    from surveys.responses.models import Response
 
-    # the employer under the name the inviting institution uses for it
-    query = (
-        select(Invitation, EmployerLink.name, Graduate.full_name, Response.status)
-        .join(Campaign, Campaign.id == Invitation.campaign_id)
-        .outerjoin(
-            EmployerLink,
-            (EmployerLink.employer_id == Invitation.employer_id)
-            & (EmployerLink.institution_id == Campaign.institution_id),
-        )
-        .join(Graduate, Graduate.id == Invitation.graduate_id)
-        .outerjoin(Response, Response.invitation_id == Invitation.id)
-        .order_by(Invitation.id)
-    )
-    if campaign_id is not None:
-        query = query.where(Invitation.campaign_id == campaign_id)
+    query = invitation_query(today, campaign_id=campaign_id, status=status)
     rows = []
-    for invitation, employer, graduate, response_status in session.execute(query):
-        if invitation.withdrawn_at is not None:
-            status = "withdrawn"
-        elif response_status is None:
-            status = "open"
-        else:
-            status = response_status.value
+    for invitation, employer, graduate, programme, status_ in session.execute(query):
         rows.append(
             {
                 "id": invitation.id,
                 "campaign": invitation.campaign_id,
                 "employer": employer,
                 "graduate": graduate,
-                "status": status,
+                "programme": programme,
+                "status": status_,
                 "email": invitation.email,
                 "language": invitation.language,
                 "sent_at": (
@@ -298,16 +341,31 @@ def invitation_rows(
     return rows
 
 
+def _today() -> dt.date:
+    from flask import current_app
+
+    from surveys.campaigns.services import local_today
+
+    return local_today(current_app.config["HAMKOR_TIMEZONE"])
+
+
 @invitations.command("list")
 @click.option("--campaign", "campaign_id", type=int, help="Only this campaign's invitations.")
-@click.option("--status", type=click.Choice(INVITATION_STATUSES), help="Only this status.")
+@click.option(
+    "--status",
+    type=click.Choice(INVITATION_STATUSES),
+    help="Only this status; 'open' = every link that opens a form today.",
+)
 @FORMAT_OPTION
 @with_app
 def list_invitations(campaign_id: int | None, status: str | None, fmt: str) -> None:
     """List invitations with their status and personal link.
 
-    Status: open (not started), draft (saved, not submitted), submitted, withdrawn.
-    The links open the employer's form: treat this output as confidential.
+    Status is what the link does today: not_sent, sent (the mail server accepted it),
+    opened, draft (answers saved), submitted, declined, withdrawn, expired (the campaign
+    closed before a submission) or failed (the address was refused). ``--status open``
+    lists the links that open a form today, whatever their mail status. The links open the
+    employer's form: treat this output as confidential.
     """
     from flask import current_app
 
@@ -320,13 +378,114 @@ def list_invitations(campaign_id: int | None, status: str | None, fmt: str) -> N
         db.session,
         secret_key=current_app.config["SECRET_KEY"],
         base_url=current_app.config["HAMKOR_BASE_URL"],
+        today=_today(),
         campaign_id=campaign_id,
+        status=status,
     )
-    if status is not None:
-        rows = [row for row in rows if row["status"] == status]
     columns = ["id", "campaign", "employer", "graduate", "status", "email", "language", "sent_at"]
     columns.append("link")
     print_rows(rows, columns, fmt)
+
+
+def _invitation(invitation_id: int):
+    from surveys.campaigns.models import Invitation
+    from surveys.extensions import db
+
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None:
+        _fail(f"no invitation with id {invitation_id} (see: hamkor invitations list)")
+    return invitation
+
+
+@invitations.command("withdraw")
+@click.argument("invitation_id", type=int)
+@with_app
+def withdraw(invitation_id: int) -> None:
+    """Withdraw one link: the employer sees a "withdrawn" page and gets no more e-mail."""
+    from surveys.campaigns.services import CampaignError, withdraw_invitation
+    from surveys.extensions import db
+
+    invitation = _invitation(invitation_id)
+    try:
+        withdraw_invitation(db.session, invitation)
+    except CampaignError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    click.echo(f"Invitation {invitation_id} withdrawn: its link no longer opens the form.")
+
+
+@invitations.command("reissue")
+@click.argument("invitation_id", type=int)
+@with_app
+def reissue(invitation_id: int) -> None:
+    """Give one invitation a new link (the old one dies); the next send mails it."""
+    from flask import current_app
+
+    from surveys.campaigns.services import CampaignError, reissue_invitation
+    from surveys.campaigns.tokens import invitation_link
+    from surveys.extensions import db
+
+    invitation = _invitation(invitation_id)
+    try:
+        reissue_invitation(db.session, invitation, secret_key=current_app.config["SECRET_KEY"])
+    except CampaignError as exc:
+        _fail(str(exc))
+    db.session.commit()
+    link = invitation_link(
+        invitation, current_app.config["SECRET_KEY"], current_app.config["HAMKOR_BASE_URL"]
+    )
+    click.echo(
+        f"Invitation {invitation_id} re-issued; the old link is dead. New link: {link}\n"
+        f"Send it with: hamkor invitations send --campaign {invitation.campaign_id}"
+    )
+
+
+def _deliver(campaign_id: int, mode: str) -> None:
+    from flask import current_app
+
+    from surveys.campaigns.delivery import DeliveryError, deliver
+    from surveys.extensions import db
+
+    try:
+        result = deliver(db.engine, campaign_id, mode, config=current_app.config)
+    except DeliveryError as exc:
+        _fail(str(exc))
+    what = "invitation(s)" if mode == "invite" else "reminder(s)"
+    click.echo(
+        f"Campaign {campaign_id}: {result.sent} {what} sent, {result.failed} refused, "
+        f"{result.retry_later} to retry later."
+    )
+    if result.unreachable:
+        click.echo(
+            f"Error: the mail server is unreachable ({result.unreachable}); run this again "
+            "later: nothing already sent goes twice.",
+            err=True,
+        )
+        raise SystemExit(1)
+
+
+@invitations.command("send")
+@click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
+@with_app
+def send(campaign_id: int) -> None:
+    """E-mail the invitations of a campaign that have not gone out yet.
+
+    Safe to run again (e.g. from cron): each message goes once; refused addresses are
+    recorded (see the campaign page), temporary failures are retried by later runs.
+    """
+    _deliver(campaign_id, "invite")
+
+
+@invitations.command("remind")
+@click.option("--campaign", "campaign_id", type=int, required=True, help="Campaign id.")
+@with_app
+def remind(campaign_id: int) -> None:
+    """E-mail the reminders that are due under the campaign's schedule.
+
+    No reminder goes to an employer who submitted or declined, or whose link was
+    withdrawn; each step of the schedule goes once. Safe to run daily from cron.
+    """
+    _deliver(campaign_id, "remind")
 
 
 commands: list[click.Command] = [campaigns, invitations]

@@ -6,6 +6,7 @@ import datetime as dt
 import enum
 
 from sqlalchemy import (
+    JSON,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -26,7 +27,32 @@ class CampaignStatus(enum.StrEnum):
 
     DRAFT = "draft"  #: being prepared; links do not open yet
     OPEN = "open"  #: links open between ``opens_on`` and ``closes_on``
-    CLOSED = "closed"  #: no more answers accepted
+    CLOSED = "closed"  #: no more answers accepted; the numbers are frozen
+    ARCHIVED = "archived"  #: closed and put away (still counted, no longer listed first)
+
+
+class InvitationStatus(enum.StrEnum):
+    """What an invitation's link does now (computed, never stored; see
+    :func:`surveys.campaigns.services.status_expression`)."""
+
+    NOT_SENT = "not_sent"  #: no e-mail went out yet
+    SENT = "sent"  #: the mail server accepted the invitation
+    OPENED = "opened"  #: the employer opened the form, saved nothing yet
+    DRAFT = "draft"  #: answers saved, not submitted
+    SUBMITTED = "submitted"  #: answers received (final)
+    DECLINED = "declined"  #: the employer declined to answer
+    WITHDRAWN = "withdrawn"  #: staff withdrew the link
+    EXPIRED = "expired"  #: the campaign closed before a submission
+    FAILED = "failed"  #: the mail server refused the address
+
+
+class DeliveryState(enum.StrEnum):
+    """How one attempt to deliver an invitation or reminder e-mail ended."""
+
+    SENDING = "sending"  #: claimed and handed to the mail server; no reply recorded yet
+    SENT = "sent"  #: the mail server accepted the message
+    RETRY = "retry"  #: a temporary failure (4xx, server unreachable): tried again later
+    FAILED = "failed"  #: refused for good (5xx) or too many temporary failures
 
 
 campaign_programmes = Table(
@@ -56,6 +82,15 @@ class Campaign(Base):
     status: Mapped[CampaignStatus] = mapped_column(
         enum_column_type(CampaignStatus), default=CampaignStatus.DRAFT
     )
+    #: language of the default name, and of the invitations of employers with no other
+    language: Mapped[str] = mapped_column(String(8), default="uz")
+    #: days after the invitation on which a reminder goes out, ascending (e.g. ``[7, 14]``)
+    reminder_days: Mapped[list[int]] = mapped_column(JSON, default=list)
+    #: the invitation text by language (``uz``/``ru``/``en``) with ``{placeholders}``; a
+    #: language missing here uses the built-in text
+    invitation_texts: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    #: whom employers write to with questions (Reply-To of the e-mails; None: the sender)
+    contact_email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
     institution: Mapped[Institution] = relationship()
@@ -92,12 +127,25 @@ class Invitation(Base):
     last_reminded_at: Mapped[dt.datetime | None]
     reminder_count: Mapped[int] = mapped_column(default=0)
     withdrawn_at: Mapped[dt.datetime | None]  #: set when staff withdraw the link
+    #: how many times the link was (re-)issued; each issue is mailed afresh
+    issue: Mapped[int] = mapped_column(default=1)
+    opened_at: Mapped[dt.datetime | None]  #: first time the link showed the form
+    declined_at: Mapped[dt.datetime | None]  #: the employer declined: no more reminders
+    #: the mail server refused the address for good (cleared when a later message goes out)
+    failed_at: Mapped[dt.datetime | None]
 
     campaign: Mapped[Campaign] = relationship(back_populates="invitations")
     #: the enterprise's shared identity: its pseudonym is the ratings' ``rater_id``; its
     #: name is never shown (the employer sees the inviting institution's, ``employer_link``)
     employer: Mapped[Employer] = relationship()
     graduate: Mapped[Graduate] = relationship()
+
+    @property
+    def employer_name(self) -> str | None:
+        """The employer as the inviting institution names it (never the shared identity's
+        official name, which other institutions may see differently)."""
+        link = self.employer_link
+        return link.name if link is not None else None
 
     @property
     def employer_link(self) -> EmployerLink | None:
@@ -111,3 +159,34 @@ class Invitation(Base):
             .join(Campaign, Campaign.institution_id == EmployerLink.institution_id)
             .where(Campaign.id == self.campaign_id, EmployerLink.employer_id == self.employer_id)
         )
+
+
+class DeliveryAttempt(Base):
+    """One attempt to mail an invitation (step 0) or its n-th reminder (step n).
+
+    The row is written and committed *before* the message is handed to the mail server and
+    updated with the server's reply after, so a batch that dies half-way leaves a record of
+    what went out: a rerun sends what is missing and nothing twice. ``(invitation, issue,
+    step, try_number)`` is unique, so two concurrent batches cannot both claim a message.
+    """
+
+    __tablename__ = "delivery_attempts"
+    __table_args__ = (UniqueConstraint("invitation_id", "issue", "step", "try_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invitation_id: Mapped[int] = mapped_column(
+        ForeignKey("invitations.id", ondelete="CASCADE"), index=True
+    )
+    issue: Mapped[int]  #: the invitation's issue the message carried the link of
+    step: Mapped[int]  #: 0 = the invitation, n = the n-th reminder
+    try_number: Mapped[int] = mapped_column(default=1)  #: 1 for the first try of a step
+    state: Mapped[DeliveryState] = mapped_column(enum_column_type(DeliveryState))
+    email: Mapped[str] = mapped_column(String(320))  #: the address it went to
+    message_id: Mapped[str] = mapped_column(String(255))  #: same for every try of a step
+    smtp_code: Mapped[int | None]  #: the server's reply code (None: no answer)
+    smtp_reply: Mapped[str | None] = mapped_column(String(1000))  #: its text, or the error
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    next_try_at: Mapped[dt.datetime | None]  #: when a RETRY may be tried again
+
+    invitation: Mapped[Invitation] = relationship()

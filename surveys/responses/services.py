@@ -105,7 +105,8 @@ def open_link(
     """The invitation behind ``token`` if its form may be shown or answered on ``today``.
 
     Raises :class:`LinkUnavailable` with reason ``unknown`` (404: never says whether another
-    token exists), ``withdrawn`` (410), ``not_open`` (404: the campaign has not started),
+    token exists), ``withdrawn`` (410), ``declined`` (410: the employer declined, and gets no
+    more reminders), ``not_open`` (404: the campaign has not started),
     ``closed`` (410), or ``received`` (410: closed, and the answers were submitted; the page
     says when, and shows neither the graduate nor the answers any more). While the campaign
     is open, a submitted invitation opens on its thank-you page with the answers. ``page``
@@ -118,6 +119,8 @@ def open_link(
     campaign = invitation.campaign
     if invitation.withdrawn_at is not None:
         raise LinkUnavailable("withdrawn", 410, campaign)
+    if invitation.declined_at is not None:
+        raise LinkUnavailable("declined", 410, campaign)
     if campaign.status == CampaignStatus.DRAFT or (
         campaign.status == CampaignStatus.OPEN and today < campaign.opens_on
     ):
@@ -128,6 +131,13 @@ def open_link(
             raise LinkUnavailable("received", 410, campaign, submitted_at=response.submitted_at)
         raise LinkUnavailable("closed", 410, campaign)
     return invitation
+
+
+def mark_opened(session: Session, invitation: Invitation) -> None:
+    """Remember the first time the link showed the form (the invitation's "opened")."""
+    if invitation.opened_at is None:
+        invitation.opened_at = utcnow()
+        session.flush()
 
 
 def remember_language(session: Session, invitation: Invitation, language: str) -> None:

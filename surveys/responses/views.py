@@ -29,6 +29,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from surveys.campaigns.models import Invitation
+from surveys.campaigns.services import decline_invitation
 from surveys.extensions import db, limiter
 from surveys.instruments.definitions import NUMERIC_TYPES, item_map, text
 from surveys.responses import services
@@ -42,11 +43,15 @@ from surveys.responses.forms import (
     unknown_fields,
 )
 from surveys.responses.models import Response, ResponseStatus
-from surveys.web import parse_int
+from surveys.web import Form, parse_int
 
 bp = Blueprint("responses", __name__)
 
 ACTIONS = ("previous", "next", "save", "submit")
+
+
+class DeclineForm(Form):
+    """The employer's confirmation that they decline (the button; CSRF only)."""
 
 
 def _token_limit() -> str:
@@ -145,6 +150,24 @@ def autosave(token: str):
     return jsonify(saved_at=response.updated_at.isoformat(), status="draft")
 
 
+@bp.route("/s/<token>/decline", methods=["GET", "POST"])
+@limiter.limit(_token_limit, deduct_when=_failed_lookup)
+def decline(token: str):
+    """The employer declines to answer (the link in every e-mail): asked once to confirm,
+    then no more reminders, and the link says it was declined."""
+    invitation = _open(token)
+    response = services.find_response(db.session, invitation)
+    if response is not None and response.status == ResponseStatus.SUBMITTED:
+        return redirect(url_for(".survey", token=token), 303)
+    form = DeclineForm()
+    if request.method == "POST":
+        if not form.validate():
+            abort(400, description=_("The form expired; open the link again."))
+        decline_invitation(db.session, invitation)
+        return redirect(url_for(".survey", token=token), 303)  # now the "declined" page
+    return render_template("responses/decline.html", invitation=invitation, form=form, token=token)
+
+
 # --------------------------------------------------------------------------- helpers
 
 
@@ -162,6 +185,8 @@ def _open(token: str) -> Invitation:
         _today(),
         page=request.method == "GET",
     )
+    if request.method == "GET":
+        services.mark_opened(db.session, invitation)
     chosen = request.args.get("lang")
     if chosen in current_app.config["HAMKOR_LANGUAGES"]:
         services.remember_language(db.session, invitation, chosen)
@@ -306,19 +331,12 @@ def _incomplete(invitation: Invitation, token: str, result: services.SubmitResul
     return _page(invitation, token, index, form=form, problems=problems)
 
 
-def _submitted(invitation: Invitation, response: Response, token: str):
-    """The thank-you page; a POST to a submitted form changes nothing.
-
-    A repeated Submit (double click, resent POST, a second tab) lands on the same thank-you
-    page; any other change attempt is answered 409 with the same summary.
-    """
-    if request.method == "POST" and request.form.get("action") == "submit":
-        return redirect(url_for(".survey", token=token), 303)
-    changed = request.method == "POST"
-    language = str(get_locale())
+def answer_summary(response: Response, language: str) -> list[dict[str, Any]]:
+    """Every section of a response's form with each question and its answer as text (the
+    thank-you page's summary; staff read a submitted form the same way)."""
     definition = response.instrument_version.definition
     values = services.stored_values(response)
-    summary = [
+    return [
         {
             "title": text(section["title"], language),
             "answers": [
@@ -328,6 +346,19 @@ def _submitted(invitation: Invitation, response: Response, token: str):
         }
         for section in definition["sections"]
     ]
+
+
+def _submitted(invitation: Invitation, response: Response, token: str):
+    """The thank-you page; a POST to a submitted form changes nothing.
+
+    A repeated Submit (double click, resent POST, a second tab) lands on the same thank-you
+    page; any other change attempt is answered 409 with the same summary.
+    """
+    if request.method == "POST" and request.form.get("action") == "submit":
+        return redirect(url_for(".survey", token=token), 303)
+    changed = request.method == "POST"
+    definition = response.instrument_version.definition
+    summary = answer_summary(response, str(get_locale()))
     local = _local(response.submitted_at)
     return (
         render_template(
@@ -337,7 +368,7 @@ def _submitted(invitation: Invitation, response: Response, token: str):
             summary=summary,
             submitted_at=local,
             changed=changed,
-            language=language,
+            language=str(get_locale()),
             text=text,
         ),
         409 if changed else 200,

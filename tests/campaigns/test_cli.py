@@ -35,6 +35,10 @@ def registry(db, make_institution, make_programme, make_graduate, make_employer)
     return {"institution": institution, "acme": acme, "graduates": graduates}
 
 
+#: A campaign that takes answers today (links of a campaign whose dates are past expire).
+OPENS = dt.date.today() - dt.timedelta(days=10)
+CLOSES = dt.date.today() + dt.timedelta(days=60)
+
 CREATE = [
     "campaigns",
     "create",
@@ -49,9 +53,9 @@ CREATE = [
     "--programme",
     "GAS",
     "--opens",
-    "2026-01-10",
+    OPENS.isoformat(),
     "--closes",
-    "2026-03-10",
+    CLOSES.isoformat(),
 ]
 
 
@@ -64,7 +68,7 @@ def test_create_makes_the_campaign_and_its_invitations(runner, db, registry):
     )
     assert campaign.instrument_version_id == latest_version(db, "attestation").id
     assert {i.language for i in db.scalars(select(Invitation))} == {"ru"}
-    assert campaign.opens_on == dt.date(2026, 1, 10)
+    assert campaign.opens_on == OPENS
 
     rows = json.loads(runner.invoke(["campaigns", "list", "--format", "json"]).output)
     assert rows == [
@@ -76,10 +80,13 @@ def test_create_makes_the_campaign_and_its_invitations(runner, db, registry):
             "version": 1,
             "year": 2025,
             "programmes": "GAS OIL",
-            "opens_on": "2026-01-10",
-            "closes_on": "2026-03-10",
+            "opens_on": OPENS.isoformat(),
+            "closes_on": CLOSES.isoformat(),
             "status": "open",
-            "invitations": 3,
+            "language": "ru",
+            "reminder_days": [],
+            "invited": 3,
+            "sent": 0,
             "submitted": 0,
         }
     ]
@@ -91,7 +98,10 @@ def test_create_makes_the_campaign_and_its_invitations(runner, db, registry):
         (["--institution", "NOPE"], "no institution with code 'NOPE'"),
         (["--instrument", "survey"], "no instrument 'survey'"),
         (["--programme", "ELSE"], "institution KARSHI has no programme ELSE"),
-        (["--closes", "2026-01-01"], "the closing date 2026-01-01 is before the opening date"),
+        (
+            ["--closes", (OPENS - dt.timedelta(days=1)).isoformat()],
+            f"the closing date {OPENS - dt.timedelta(days=1)} is before the opening date",
+        ),
     ],
 )
 def test_create_refuses_bad_input_and_writes_nothing(runner, db, registry, change, message):
@@ -175,12 +185,12 @@ def test_invitations_list_carries_status_and_working_links(app, runner, db, regi
     assert result.exit_code == 2 and "no campaign with id 999" in result.output
 
 
-def test_open_status_when_no_response_yet(runner, db, registry):
+def test_new_links_are_not_sent_and_open_a_form(runner, db, registry):
     runner.invoke(CREATE)
     rows = json.loads(
         runner.invoke(["invitations", "list", "--status", "open", "--format", "json"]).output
     )
-    assert len(rows) == 3 and {r["status"] for r in rows} == {"open"}
+    assert len(rows) == 3 and {r["status"] for r in rows} == {"not_sent"}
 
 
 def test_invite_adds_only_missing_pairs(runner, db, registry, make_graduate, make_employer):

@@ -23,12 +23,25 @@ def attestation(db):
 
 def test_campaign_is_created_open_with_its_programmes(db, attestation, make_programme):
     programme = make_programme(code="OIL")
-    campaign = campaign_for(db, attestation, [programme], name="  ")
+    programme.institution.names = {"ru": "Каршинский институт"}
+    campaign = campaign_for(db, attestation, [programme], name="  ", language="en")
     db.commit()
     assert campaign.status == CampaignStatus.OPEN
     assert [p.code for p in campaign.programmes] == ["OIL"]
-    assert campaign.name.endswith("2025") and "attestation" in campaign.name.lower()
-    event = db.scalars(select(AuditEvent).where(AuditEvent.action == "campaigns.create")).one()
+    # nobody named it: instrument, year and institution, in the campaign's language
+    institution = programme.institution.name
+    assert campaign.name == f"{attestation.definition['title']['en']} 2025 \u2014 {institution}"
+    in_russian = campaign_for(
+        db, attestation, [programme], name="", language="ru", allow_duplicate=True
+    )
+    assert in_russian.name == (
+        f"{attestation.definition['title']['ru']} 2025 \u2014 Каршинский институт"
+    )
+    event = db.scalars(
+        select(AuditEvent).where(
+            AuditEvent.action == "campaigns.create", AuditEvent.object_id == str(campaign.id)
+        )
+    ).one()
     assert event.institution_id == programme.institution_id
     assert event.details["programmes"] == ["OIL"]
 

@@ -54,6 +54,7 @@ def test_invited_counts_sent_invitations_per_programme_year_instrument(db):
         year=2025,
         programme_ids=[setting.programmes["GEO"].id],
         name="Next round",
+        allow_duplicate=True,  # a second round, on purpose
         opens_on=dt.date(2026, 5, 1),
         closes_on=dt.date(2026, 6, 1),
         status=CampaignStatus.DRAFT,

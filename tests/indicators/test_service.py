@@ -212,6 +212,7 @@ def test_campaign_and_invitations_invalidate(app, db):
         year=2025,
         programme_ids=[setting.programmes["OIL"].id],
         name="Second round",
+        allow_duplicate=True,  # a second round, on purpose
         opens_on=dt.date(2026, 4, 1),
         closes_on=dt.date(2026, 5, 1),
     )
