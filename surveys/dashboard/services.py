@@ -38,6 +38,7 @@ from surveys.dashboard.scope import (
 from surveys.dashboard.texts import ItemTexts, item_texts
 from surveys.indicators.presentation import Names, display_names
 from surveys.indicators.services import get_indicators
+from surveys.indicators.settings import Settings, current_settings
 from surveys.instruments.models import Instrument, InstrumentVersion
 from surveys.registry.models import Graduate, Institution, Programme, ProgrammeLevel
 from surveys.responses.models import Answer, Response, ResponseStatus
@@ -58,6 +59,10 @@ OUTCOME_INDICATORS = (
     "months_to_employment",
 )
 #: Overview columns a reader can sort by.
+#: what an overview row shows (targets may add others: see :func:`_overview_indicators`)
+OVERVIEW_INDICATORS = ("responses", "response_rate", "overall_satisfied", "nps", "domain_score")
+#: Programme rows per overview page (a national institution has hundreds)
+OVERVIEW_PER_PAGE = 50
 SORTS = ("programme", "responses", "response_rate", "overall_satisfied", "nps", "target")
 TARGET_ORDER = {"not_met": 0, "inconclusive": 1, "met": 2}
 
@@ -182,17 +187,27 @@ class OverviewPage:
     year: int | None
     instruments: list[tuple[str, str]]
     levels: list[str]
-    rows: list[OverviewRow]
+    rows: list[OverviewRow]  #: this page's rows, sorted
     total: list[OverviewRow]
     domain_names: dict[str, dict[str, str]]
     min_n: int
+    confidence_level: float = 0.95
+    low_n: int = 25
+    row_count: int = 0  #: rows matching the filters, on every page
+    page: int = 1
+    per_page: int = OVERVIEW_PER_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.row_count // self.per_page))
 
 
 def overview_page(
-    session: Session, user: User | ReaderScope, filters: Filters, language: str
+    session: Session, user: User | ReaderScope, filters: Filters, language: str, page_number: int = 1
 ) -> OverviewPage:
     """Per programme of one institution and graduation year: responses, response rate,
-    overall satisfaction, NPS, weakest and strongest domain, target status."""
+    overall satisfaction, NPS, weakest and strongest domain, target status; the rows sorted
+    as asked, ``OVERVIEW_PER_PAGE`` of them on page ``page_number`` (past the end: the last)."""
     scope = scope_of(session, user)
     institutions = readable_institutions(session, scope)
     institution = institution_for_reader(session, scope, filters.institution)
@@ -211,6 +226,7 @@ def overview_page(
         institution.id,
         years=[year],
         programmes=None if whole else [p.code for p in programmes],
+        indicators=_overview_indicators(current_settings(session, institution.id)),
     )
     index = RecordIndex(found.records)
     instruments = index.instruments()
@@ -222,6 +238,8 @@ def overview_page(
         levels=sorted({p.level.value for p in programmes}),
         domain_names=names.domains,
         min_n=found.min_n,
+        confidence_level=found.settings.confidence_level,
+        low_n=found.settings.low_n,
     )
     chosen = [filters.instrument] if filters.instrument in instruments else instruments
     needle = (filters.programme or "").casefold()
@@ -250,7 +268,17 @@ def overview_page(
         page.rows.sort(key=lambda r: (r.code, r.instrument), reverse=filters.descending)
     else:
         page.rows.sort(key=_sort_key(filters.sort, filters.descending))
+    page.row_count, page.per_page = len(page.rows), OVERVIEW_PER_PAGE
+    page.page = min(max(1, page_number), page.pages)
+    start = (page.page - 1) * page.per_page
+    page.rows = page.rows[start : start + page.per_page]
     return page
+
+
+def _overview_indicators(settings: Settings) -> set[str]:
+    """The indicators an overview row reads: its columns and those with a target
+    (``domain_score:communication`` names the indicator ``domain_score``)."""
+    return set(OVERVIEW_INDICATORS) | {key.split(":", 1)[0] for key in settings.targets}
 
 
 def _overview_row(

@@ -18,6 +18,7 @@ from surveys.auth.models import Role
 from surveys.dashboard import campaign_rates, methodology, partnerships, services
 from surveys.dashboard.scope import OutOfScope
 from surveys.extensions import db
+from surveys.web import page_arg
 
 bp = Blueprint("dashboard", __name__)
 
@@ -54,7 +55,7 @@ def committee_home():
 def overview():
     """Per programme of a graduation year: the headline indicators with their intervals."""
     filters = services.Filters.from_args(request.args)
-    page = _call(services.overview_page, filters, _language())
+    page = _call(services.overview_page, filters, _language(), page_arg())
     return render_template("dashboard/overview.html", page=page)
 
 

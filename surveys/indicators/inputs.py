@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -73,12 +74,13 @@ def build_ratings(
 ) -> dict[str, list[Any]]:
     """The ratings table of the scope, as columns (empty scores are None)."""
     columns: dict[str, list[Any]] = {name: [] for name in RATINGS_COLUMNS}
-    appenders = [columns[name].append for name in RATINGS_COLUMNS]
-    for row in iter_ratings(
+    rows = iter_ratings(
         session, year=_years(years), institution_id=institution_id, programmes=programmes
-    ):
-        for append, value in zip(appenders, row, strict=True):
-            append(value)
+    )
+    # transposed a block at a time (zip in C, not an append per value), memory bounded
+    while block := list(islice(rows, 50_000)):
+        for name, values in zip(RATINGS_COLUMNS, zip(*block, strict=True), strict=True):
+            columns[name].extend(values)
     return columns
 
 

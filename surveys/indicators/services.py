@@ -208,8 +208,11 @@ def _store(
             }
             for position, record in enumerate(records)
         ]
+        # Core executemany on the table: the driver batches the rows (insertmanyvalues), where
+        # the ORM's bulk insert went through many small statements
+        table_insert = insert(IndicatorRecord.__table__)
         for start in range(0, len(rows), 5000):
-            session.execute(insert(IndicatorRecord), rows[start : start + 5000])
+            session.execute(table_insert, rows[start : start + 5000])
         older = select(IndicatorComputation.id).where(
             IndicatorComputation.institution_id == institution.id,
             IndicatorComputation.id != new_id,
@@ -267,12 +270,14 @@ def get_indicators(
     *,
     years: Collection[int] | int | None = None,
     programmes: Collection[str] | None = None,
+    indicators: Collection[str] | None = None,
     as_of: dt.date | None = None,
 ) -> IndicatorSet:
     """The institution's indicator records, never older than its data and settings.
 
-    ``years`` (a year or several) and ``programmes`` (codes; ``"*"`` is the institution as a
-    whole) narrow the records read; None reads all. Pooled records belong to their last year
+    ``years`` (a year or several), ``programmes`` (codes; ``"*"`` is the institution as a
+    whole) and ``indicators`` (names such as ``domain_score``) narrow the records read; None
+    reads all. Pooled records belong to their last year
     (a record of 2024 pooled over 2022–2024 has ``year == 2024``).
     """
     computation, settings = ensure_computed(session, institution_id, as_of=as_of)
@@ -284,6 +289,8 @@ def get_indicators(
         query = query.where(IndicatorRecord.year.in_(wanted))
     if programmes is not None:
         query = query.where(IndicatorRecord.programme.in_(sorted(set(programmes))))
+    if indicators is not None:
+        query = query.where(IndicatorRecord.indicator.in_(sorted(set(indicators))))
     query = query.order_by(IndicatorRecord.position)
     code, level = computation.institution_code, computation.confidence_level
     records = [_indicator(code, level, row) for row in session.execute(query)]

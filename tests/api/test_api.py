@@ -12,7 +12,7 @@ from surveys.api.models import ApiToken
 from surveys.api.tokens import create_token
 from surveys.audit.models import AuditEvent
 from surveys.indicators import get_indicators
-from surveys.registry.models import Employer, Graduate
+from surveys.registry.models import Employer, EmployerLink, Graduate
 from tests.conftest import csrf_token_from
 from tests.indicators.builders import build_setting
 from tests.world import logged_in_client
@@ -157,7 +157,9 @@ def test_no_personal_data_in_any_answer(client, db, world):
     names += [g.student_number for g in db.scalars(select(Graduate))]
     names += [g.pseudonym for g in db.scalars(select(Graduate))]
     for employer in db.scalars(select(Employer)):
-        names += [employer.name, employer.contact_email, employer.tax_number, employer.pseudonym]
+        names += [employer.name, employer.tax_number, employer.pseudonym]
+    for link in db.scalars(select(EmployerLink)):
+        names += [link.name, link.contact_name, link.contact_email]
     for code in ("QMII", "TDTU"):
         for year in (2024, 2025):
             text = client.get(

@@ -132,6 +132,11 @@ def test_workers_share_limits_through_redis(monkeypatch, database_url, redis_url
     """Two apps stand for two gunicorn workers (or hosts): one ``HAMKOR_REDIS_URL`` makes
     them count together, so "10 per minute" means 10, not 10 per worker."""
     prefix = f"hamkor-test-{uuid.uuid4().hex[:8]}"
+    # the process's one Limiter keeps the key prefix of the first app it served, so this
+    # test's keys are its own by client address and accounts (the SQLite and PostgreSQL runs
+    # of it share a Redis, often at the same moment on two xdist workers)
+    tag = uuid.uuid4().hex[:8]
+    addr = "10.{}.{}.{}".format(*uuid.uuid4().bytes[:3])
     monkeypatch.setenv("HAMKOR_REDIS_URL", redis_url)
     monkeypatch.delenv("HAMKOR_RATELIMIT_STORAGE_URI", raising=False)
     workers = [
@@ -152,7 +157,7 @@ def test_workers_share_limits_through_redis(monkeypatch, database_url, redis_url
     try:
         clients = [w.test_client() for w in workers]
         statuses = [
-            attempt(clients[n % 2], f"user{n}@uni.example", "wrong", addr="192.0.2.50").status_code
+            attempt(clients[n % 2], f"user{n}-{tag}@uni.example", "wrong", addr=addr).status_code
             for n in range(12)
         ]
         assert statuses == [200] * 10 + [429, 429]
@@ -162,8 +167,9 @@ def test_workers_share_limits_through_redis(monkeypatch, database_url, redis_url
         from redis import Redis
 
         client = Redis.from_url(redis_url)
-        for key in client.scan_iter(f"*{prefix}*"):
-            client.delete(key)
+        for pattern in (f"*{prefix}*", f"*{addr}/*", f"*{tag}*"):
+            for key in client.scan_iter(pattern):
+                client.delete(key)
         client.close()
 
 

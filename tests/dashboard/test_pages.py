@@ -210,6 +210,33 @@ def test_filters_are_get_parameters(world, client_of):
     ).get_data(as_text=True)
 
 
+def test_the_overview_is_paged_in_the_chosen_order(world, client_of, monkeypatch):
+    from surveys.dashboard import services
+
+    client = client_of(world.member)
+    everything = list(
+        overview_cells(client.get("/dashboard?year=2025&sort=responses&order=desc").get_data(True))
+    )
+    monkeypatch.setattr(services, "OVERVIEW_PER_PAGE", 2)
+    pages = [
+        client.get(f"/dashboard?year=2025&sort=responses&order=desc&page={n}").get_data(True)
+        for n in (1, 2, 3)
+    ]
+    assert [list(overview_cells(p)) for p in pages[:2]] == [everything[:2], everything[2:4]]
+    assert f"{len(everything)} rows" in text_of(pages[0])  # the caption counts every page
+    # the pager keeps the filters and the order; a page past the end shows the last one
+    following = re.search(r'<a href="([^"]*)" rel="next">', pages[0]).group(1)
+    assert sorted(following.split("?", 1)[1].split("&amp;")) == [
+        "order=desc",
+        "page=2",
+        "sort=responses",
+        "year=2025",
+    ]
+    last = -(-len(everything) // 2)
+    beyond = client.get(f"/dashboard?year=2025&page={last + 5}").get_data(True)
+    assert f"Page {last} of {last}" in text_of(beyond)
+
+
 def test_staff_see_response_rates_per_campaign(world, client_of):
     html = client_of(world.staff).get("/dashboard/response-rates").get_data(as_text=True)
     page = text_of(html)

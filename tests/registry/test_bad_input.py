@@ -71,7 +71,8 @@ def test_nul_in_a_search_is_dropped_not_sent_to_the_database(staff, import_chain
     assert "Nazarova Madina" in page
 
 
-@pytest.mark.parametrize("value", ["99999999999999999999", "-1", "0", "abc", "1%00"])
+# a NUL is dropped from every argument (surveys.web.HamkorRequest): "1%00x" arrives as "1x"
+@pytest.mark.parametrize("value", ["99999999999999999999", "-1", "0", "abc", "1%00x"])
 def test_an_institution_id_that_cannot_exist_is_not_found(staff, admin, institution, value):
     paths = {
         staff: ("/registry/", "/registry/graduates"),  # staff's import page ignores it
