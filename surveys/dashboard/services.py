@@ -203,7 +203,11 @@ class OverviewPage:
 
 
 def overview_page(
-    session: Session, user: User | ReaderScope, filters: Filters, language: str, page_number: int = 1
+    session: Session,
+    user: User | ReaderScope,
+    filters: Filters,
+    language: str,
+    page_number: int = 1,
 ) -> OverviewPage:
     """Per programme of one institution and graduation year: responses, response rate,
     overall satisfaction, NPS, weakest and strongest domain, target status; the rows sorted
