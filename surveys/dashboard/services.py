@@ -207,12 +207,11 @@ def overview_page(
     user: User | ReaderScope,
     filters: Filters,
     language: str,
-    page_number: int | None = 1,
+    page_number: int = 1,
 ) -> OverviewPage:
     """Per programme of one institution and graduation year: responses, response rate,
     overall satisfaction, NPS, weakest and strongest domain, target status; the rows sorted
-    as asked, ``OVERVIEW_PER_PAGE`` of them on page ``page_number`` (past the end: the last;
-    None: every row, as a report's summary needs)."""
+    as asked, ``OVERVIEW_PER_PAGE`` of them on page ``page_number`` (past the end: the last)."""
     scope = scope_of(session, user)
     institutions = readable_institutions(session, scope)
     institution = institution_for_reader(session, scope, filters.institution)
@@ -274,9 +273,6 @@ def overview_page(
     else:
         page.rows.sort(key=_sort_key(filters.sort, filters.descending))
     page.row_count, page.per_page = len(page.rows), OVERVIEW_PER_PAGE
-    if page_number is None:
-        page.per_page = max(1, page.row_count)
-        return page
     page.page = min(max(1, page_number), page.pages)
     start = (page.page - 1) * page.per_page
     page.rows = page.rows[start : start + page.per_page]

@@ -74,7 +74,7 @@ def report(
         raise click.BadParameter(f"folder {target.parent} does not exist", param_hint="--output")
     language = lang.strip().lower()
     started = time.perf_counter()
-    with force_locale(language if language in LANGUAGES else "en"):
+    with force_locale("en"):  # the command's messages are English, as every command's
         try:
             scope = check_request(
                 session,
@@ -87,6 +87,7 @@ def report(
             )
         except ReportProblem as problem:
             raise click.BadParameter(problem.message, param_hint=f"--{problem.field}") from None
+    with force_locale(scope.lang):  # the report's texts in the language asked for
         built = build_report(
             session,
             scope,

@@ -28,6 +28,7 @@ from surveys.dashboard.services import (
     TREND_INDICATORS,
     Filters,
     OverviewPage,
+    OverviewRow,
     ProgrammePage,
     overview_page,
     programme_page,
@@ -74,12 +75,8 @@ def report_pdf(
     total = len(scope.programmes) + 2
     step = progress or (lambda done, total, message: None)
     step(0, total, _("Summary of the programmes"))
-    overview = overview_page(
-        session,
-        reader,
-        Filters(institution=scope.institution.code, year=scope.year),
-        language,
-        page_number=None,
+    overview, summary = _overview(
+        session, reader, Filters(institution=scope.institution.code, year=scope.year), language
     )
     images: dict[int, str] = {}
     sections = []
@@ -98,7 +95,7 @@ def report_pdf(
         "reports/report.html",
         content=content,
         scope=scope,
-        overview=_summary_rows(overview, scope),
+        overview=_summary_rows(summary, overview, scope),
         overview_page=overview,
         sections=sections,
         partners=partners,
@@ -171,12 +168,21 @@ def _svg_uri(chart: Chart) -> str | None:
     return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
-def _summary_rows(overview: OverviewPage, scope) -> list:
+def _overview(
+    session: Session, reader, filters: Filters, language: str
+) -> tuple[OverviewPage, list[OverviewRow]]:
+    """The overview (its first page) and the rows of all its pages."""
+    first = overview_page(session, reader, filters, language)
+    rows = list(first.rows)
+    for number in range(2, first.pages + 1):
+        rows += overview_page(session, reader, filters, language, number).rows
+    return first, rows
+
+
+def _summary_rows(rows: list[OverviewRow], overview: OverviewPage, scope) -> list[OverviewRow]:
     """The overview's rows of the report's programmes, then the institution's own."""
     codes = set(scope.programme_codes)
-    return [row for row in overview.rows if row.code in codes] + (
-        overview.total if scope.whole else []
-    )
+    return [row for row in rows if row.code in codes] + (overview.total if scope.whole else [])
 
 
 def _kinds(partners: PartnershipPage) -> list[tuple[str, int]]:

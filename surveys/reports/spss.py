@@ -38,6 +38,18 @@ NOT_APPLICABLE = -9
 _RESERVED = {"ALL", "AND", "BY", "EQ", "GE", "GT", "LE", "LT", "NE", "NOT", "OR", "TO", "WITH"}
 
 
+#: Longest variable label and value label SPSS keeps, in bytes (UTF-8).
+LABEL_BYTES, VALUE_LABEL_BYTES = 256, 120
+
+
+def fit(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` UTF-8 bytes (never inside a character), formula-neutralised."""
+    data = neutralise_formula(text).encode("utf-8")
+    if len(data) <= limit:
+        return data.decode("utf-8")
+    return data[: limit - 3].decode("utf-8", errors="ignore") + "…"
+
+
 def variable_name(text: str, taken: set[str]) -> str:
     """A valid, unique SPSS variable name for ``text`` (letters, digits, ``_``; ≤ 64 bytes,
     starting with a letter; never a reserved word)."""
@@ -141,7 +153,7 @@ def responses_sav(session: Session, content: ReportContent) -> bytes:
         texts = words.get(instrument)
         for key, (low, high) in items[instrument].items():
             name = variable_name(f"{instrument}_{key}" if several else key, taken)
-            labels[name] = neutralise_formula((texts.items.get(key) if texts else None) or key)
+            labels[name] = fit((texts.items.get(key) if texts else None) or key, LABEL_BYTES)
             columns[name] = [
                 answers.get((row[0], key), float("nan")) if row[6] == instrument else float("nan")
                 for row in rows
@@ -150,8 +162,10 @@ def responses_sav(session: Session, content: ReportContent) -> bytes:
             if texts and key in texts.item_scales:
                 points = texts.scale_points.get(texts.item_scales[key][0], [])
             value_labels[name] = {
-                float(low + i): neutralise_formula(label) for i, label in enumerate(points) if label
-            } | {float(NOT_APPLICABLE): not_applicable}
+                float(low + i): fit(label, VALUE_LABEL_BYTES)
+                for i, label in enumerate(points)
+                if label
+            } | {float(NOT_APPLICABLE): fit(not_applicable, VALUE_LABEL_BYTES)}
             missing[name] = [float(NOT_APPLICABLE)]
             measure[name] = "ordinal" if high - low < 10 else "scale"
             formats[name] = "F8.0"

@@ -13,6 +13,7 @@ import csv
 import io
 from typing import Any
 
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from analysis import Indicator
@@ -268,8 +269,8 @@ def _methodology_sheet(sheet, content: ReportContent, bold) -> None:
         (_("Graduation year"), str(content.scope.year)),
         (_("Confidence level"), format_number(100 * settings.confidence_level, 0, lang) + "%"),
         (_("Smallest group shown"), str(settings.min_n)),
-        (_("Indicators computed"), content.computed_at.strftime("%Y-%m-%d %H:%M UTC")),
-        (_("Report built"), content.built_at.strftime("%Y-%m-%d %H:%M UTC")),
+        (_("Indicators computed"), format_datetime(content.computed_at, "medium")),
+        (_("Report built"), format_datetime(content.built_at, "medium")),
     ]
     for label, value in rows:
         sheet.append([neutralise_formula(label), neutralise_formula(value)])

@@ -39,8 +39,8 @@ def index():
     ]
     form.year.choices = [SelectChoice(str(y), str(y)) for y in page.years]
     every = _("All programmes of the institution") if page.whole else _("All my programmes")
-    form.programme.choices = [("", every)] + [
-        (p.code, f"{p.code} {p.name}") for p in page.programmes
+    form.programme.choices = [SelectChoice("", every)] + [
+        SelectChoice(p.code, f"{p.code} {p.name}") for p in page.programmes
     ]
     form.format.choices = [SelectChoice(k, services.FORMATS[k].label) for k in page.formats]
     if request.method == "GET":
@@ -60,7 +60,7 @@ def index():
                 programme_code=form.programme.data or None,
             )
         except services.ReportProblem as problem:
-            field = getattr(form, "lang" if problem.field == "lang" else problem.field)
+            field = getattr(form, problem.field)  # the form's fields are named as the options
             field.errors = [*field.errors, problem.message]
         else:
             job = submit_job(

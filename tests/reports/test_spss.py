@@ -7,7 +7,7 @@ import math
 import pyreadstat
 from sqlalchemy import select
 
-from surveys.reports.spss import NOT_APPLICABLE
+from surveys.reports.spss import LABEL_BYTES, NOT_APPLICABLE, fit, variable_name
 from surveys.responses.models import Answer, Response
 
 
@@ -71,3 +71,15 @@ def test_sav_is_labelled_with_na_user_missing_and_equals_the_answers(runner, wor
     data = path.read_bytes()
     leaked = [s for s in world.secrets if s.encode() in data]
     assert not leaked, leaked
+
+
+def test_names_and_labels_fit_what_spss_accepts():
+    taken: set[str] = set()
+    assert variable_name("attestation_q1", taken) == "attestation_q1"
+    assert variable_name("attestation_q1", taken) == "attestation_q1_2"  # unique
+    assert variable_name("1st item", taken) == "v_1st_item"  # starts with a letter
+    assert variable_name("BY", taken) == "v_BY"  # not a reserved word
+    assert len(variable_name("x" * 100, taken)) == 64
+    label = fit("Профессиональные знания " * 30, LABEL_BYTES)
+    assert len(label.encode("utf-8")) <= LABEL_BYTES and label.endswith("…")
+    assert fit("=SUM(A1)", LABEL_BYTES) == "'=SUM(A1)"  # neutralised like every text cell
