@@ -18,7 +18,7 @@ from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any
 
-from flask import render_template
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
@@ -179,30 +179,51 @@ def message_id(letter: Letter, sender: str) -> str:
 
 def compose(letter: Letter, settings: SmtpSettings) -> EmailMessage:
     """The e-mail of ``letter`` (text and HTML alternatives), in its language."""
-    with force_locale(letter.language):
-        values = {
-            "employer": letter.employer,
-            "graduate": letter.graduate,
-            "programme": letter.programme,
-            "link": letter.link,
-            "deadline": letter.deadline.isoformat(),
-        }
-        body = (letter.campaign_text or default_text()).format(**values)
-        if letter.step:
-            subject = _(
-                "Reminder: your assessment of %(graduate)s for %(institution)s",
-                graduate=letter.graduate,
-                institution=letter.institution,
-            )
-        else:
-            subject = _(
-                "%(institution)s asks for your assessment of %(graduate)s",
-                graduate=letter.graduate,
-                institution=letter.institution,
-            )
-        context = {"letter": letter, "body": body, "subject": subject}
-        text = render_template("campaigns/email.txt", **context)
-        html = render_template("campaigns/email.html", **context)
+    return compose_all([letter], settings)[letter.invitation_id]
+
+
+def compose_all(letters: list[Letter], settings: SmtpSettings) -> dict[int, EmailMessage]:
+    """The e-mails of ``letters`` by invitation id, each in its own language (the language
+    is switched once per language, not once per message)."""
+    messages: dict[int, EmailMessage] = {}
+    by_language: dict[str, list[Letter]] = {}
+    for letter in letters:
+        by_language.setdefault(letter.language, []).append(letter)
+    for language, group in by_language.items():
+        with force_locale(language):
+            fallback = default_text()
+            for letter in group:
+                messages[letter.invitation_id] = _compose(letter, settings, fallback)
+    return messages
+
+
+def _compose(letter: Letter, settings: SmtpSettings, fallback: str) -> EmailMessage:
+    values = {
+        "employer": letter.employer,
+        "graduate": letter.graduate,
+        "programme": letter.programme,
+        "link": letter.link,
+        "deadline": letter.deadline.isoformat(),
+    }
+    body = (letter.campaign_text or fallback).format(**values)
+    if letter.step:
+        subject = _(
+            "Reminder: your assessment of %(graduate)s for %(institution)s",
+            graduate=letter.graduate,
+            institution=letter.institution,
+        )
+    else:
+        subject = _(
+            "%(institution)s asks for your assessment of %(graduate)s",
+            graduate=letter.graduate,
+            institution=letter.institution,
+        )
+    context = {"letter": letter, "body": body, "subject": subject}
+    # the templates straight from the environment: an e-mail needs none of the page
+    # context processors render_template would run for each of thousands of messages
+    environment = current_app.jinja_env
+    text = environment.get_template("campaigns/email.txt").render(context)
+    html = environment.get_template("campaigns/email.html").render(context)
     message = EmailMessage()
     message["Subject"] = subject
     message["From"] = formataddr((letter.institution, settings.sender))
