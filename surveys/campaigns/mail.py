@@ -14,7 +14,10 @@ import datetime as dt
 import smtplib
 import ssl
 from collections.abc import Mapping
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 from typing import Any
 
@@ -100,7 +103,7 @@ class Mailer:
         self.connections += 1
         return smtp
 
-    def send(self, message: EmailMessage) -> SmtpReply:
+    def send(self, message: Message) -> SmtpReply:
         """Hand ``message`` to the server; its reply (a refusal is a reply, not an error).
 
         Raises :class:`MailServerUnreachable` when there is no server to talk to.
@@ -177,15 +180,15 @@ def message_id(letter: Letter, sender: str) -> str:
     return f"<hamkor.{letter.invitation_id}.{letter.issue}.{letter.step}@{domain}>"
 
 
-def compose(letter: Letter, settings: SmtpSettings) -> EmailMessage:
+def compose(letter: Letter, settings: SmtpSettings) -> Message:
     """The e-mail of ``letter`` (text and HTML alternatives), in its language."""
     return compose_all([letter], settings)[letter.invitation_id]
 
 
-def compose_all(letters: list[Letter], settings: SmtpSettings) -> dict[int, EmailMessage]:
+def compose_all(letters: list[Letter], settings: SmtpSettings) -> dict[int, Message]:
     """The e-mails of ``letters`` by invitation id, each in its own language (the language
     is switched once per language, not once per message)."""
-    messages: dict[int, EmailMessage] = {}
+    messages: dict[int, Message] = {}
     by_language: dict[str, list[Letter]] = {}
     for letter in letters:
         by_language.setdefault(letter.language, []).append(letter)
@@ -197,7 +200,7 @@ def compose_all(letters: list[Letter], settings: SmtpSettings) -> dict[int, Emai
     return messages
 
 
-def _compose(letter: Letter, settings: SmtpSettings, fallback: str) -> EmailMessage:
+def _compose(letter: Letter, settings: SmtpSettings, fallback: str) -> Message:
     values = {
         "employer": letter.employer,
         "graduate": letter.graduate,
@@ -224,15 +227,17 @@ def _compose(letter: Letter, settings: SmtpSettings, fallback: str) -> EmailMess
     environment = current_app.jinja_env
     text = environment.get_template("campaigns/email.txt").render(context)
     html = environment.get_template("campaigns/email.html").render(context)
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = formataddr((letter.institution, settings.sender))
+    # the classic (compat32) message classes: a fraction of the cost of EmailMessage's parsed
+    # headers, which a batch of thousands would pay on every one
+    message = MIMEMultipart("alternative")
+    message["Subject"] = Header(subject, "utf-8")
+    message["From"] = formataddr((letter.institution, settings.sender), charset="utf-8")
     message["To"] = letter.email
     message["Reply-To"] = letter.contact
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = message_id(letter, settings.sender)
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    message["Content-Language"] = letter.language  # after the parts: set_content clears it
+    message["Content-Language"] = letter.language
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    message.attach(MIMEText(html, "html", "utf-8"))
     return message
