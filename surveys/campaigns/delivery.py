@@ -29,7 +29,7 @@ import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -41,7 +41,7 @@ from surveys.campaigns.mail import (
     MailServerUnreachable,
     SmtpReply,
     SmtpSettings,
-    compose,
+    compose_all,
 )
 from surveys.campaigns.models import (
     Campaign,
@@ -221,54 +221,97 @@ def _letters(
     return letters
 
 
-def _claim(engine: Engine, due: _Due, letter: Letter, message_id: str, now: dt.datetime) -> int:
-    """Insert and commit the attempt row; its id, or 0 if another batch claimed it first."""
-    with Session(engine) as session:
-        attempt = DeliveryAttempt(
-            invitation_id=due.invitation_id,
-            issue=due.issue,
-            step=due.step,
-            try_number=due.try_number,
-            state=DeliveryState.SENDING,
-            email=letter.email,
-            message_id=message_id,
-            started_at=now,
-        )
-        session.add(attempt)
+def _attempt_row(due: _Due, letter: Letter, message_id: str, now: dt.datetime) -> dict:
+    return {
+        "invitation_id": due.invitation_id,
+        "issue": due.issue,
+        "step": due.step,
+        "try_number": due.try_number,
+        "state": DeliveryState.SENDING,
+        "email": letter.email,
+        "message_id": message_id,
+        "started_at": now,
+    }
+
+
+def _claim(
+    engine: Engine, items: list[tuple[_Due, Letter, str]], now: dt.datetime
+) -> list[tuple[_Due, int]]:
+    """Insert and commit the attempt rows of a chunk (one transaction); the items claimed
+    with their attempt ids. If another batch claimed one of them first, the chunk is
+    claimed one row at a time, skipping what the other has."""
+    if not items:
+        return []
+    rows = [_attempt_row(due, letter, message_id, now) for due, letter, message_id in items]
+    statement = insert(DeliveryAttempt).returning(DeliveryAttempt.id, sort_by_parameter_order=True)
+    try:
+        with engine.begin() as conn:
+            ids = list(conn.execute(statement, rows).scalars())
+        return [(due, attempt_id) for (due, _, _), attempt_id in zip(items, ids, strict=True)]
+    except IntegrityError:
+        pass
+    claimed = []
+    for (due, _, _), row in zip(items, rows, strict=True):
         try:
-            session.commit()
+            with engine.begin() as conn:
+                claimed.append((due, conn.execute(statement, [row]).scalar_one()))
         except IntegrityError:
-            session.rollback()
-            return 0
-        return attempt.id
+            continue
+    return claimed
 
 
 def _record(
     engine: Engine, attempt_id: int, due: _Due, reply: SmtpReply, now: dt.datetime
 ) -> DeliveryState:
     """Write the server's reply to the attempt and the invitation; commit; the new state."""
-    with Session(engine) as session:
-        attempt = session.get(DeliveryAttempt, attempt_id)
-        invitation = session.get(Invitation, due.invitation_id)
-        attempt.smtp_code = reply.code
-        attempt.smtp_reply = reply.text[:1000]
-        attempt.finished_at = now
-        if reply.accepted:
-            attempt.state = DeliveryState.SENT
-            invitation.failed_at = None
-            if due.step == 0:
-                invitation.sent_at = now
-            else:
-                invitation.reminder_count = due.step
-                invitation.last_reminded_at = now
-        elif reply.permanent or due.try_number >= MAX_TRIES:
-            attempt.state = DeliveryState.FAILED
-            invitation.failed_at = now
+    attempt: dict[str, Any] = {
+        "smtp_code": reply.code,
+        "smtp_reply": reply.text[:1000],
+        "finished_at": now,
+    }
+    invitation: dict[str, Any] = {}
+    if reply.accepted:
+        attempt["state"] = DeliveryState.SENT
+        invitation["failed_at"] = None
+        if due.step == 0:
+            invitation["sent_at"] = now
         else:
-            attempt.state = DeliveryState.RETRY
-            attempt.next_try_at = now + backoff(due.try_number)
-        session.commit()
-        return attempt.state
+            invitation["reminder_count"] = due.step
+            invitation["last_reminded_at"] = now
+    elif reply.permanent or due.try_number >= MAX_TRIES:
+        attempt["state"] = DeliveryState.FAILED
+        invitation["failed_at"] = now
+    else:
+        attempt["state"] = DeliveryState.RETRY
+        attempt["next_try_at"] = now + backoff(due.try_number)
+    with engine.begin() as conn:
+        conn.execute(
+            update(DeliveryAttempt).where(DeliveryAttempt.id == attempt_id).values(attempt)
+        )
+        if invitation:
+            conn.execute(
+                update(Invitation).where(Invitation.id == due.invitation_id).values(invitation)
+            )
+    return attempt["state"]
+
+
+def _release(engine: Engine, attempt_ids: list[int], now: dt.datetime) -> None:
+    """Claimed messages a stopped batch never handed over: due again at once (RETRY)."""
+    if attempt_ids:
+        with engine.begin() as conn:
+            conn.execute(
+                update(DeliveryAttempt)
+                .where(
+                    DeliveryAttempt.id.in_(attempt_ids),
+                    DeliveryAttempt.state == DeliveryState.SENDING,
+                )
+                .values(
+                    state=DeliveryState.RETRY,
+                    next_try_at=now,
+                    finished_at=now,
+                    smtp_reply="not tried: the batch stopped before it",
+                )
+            )
 
 
 def deliver(
@@ -323,18 +366,28 @@ def deliver(
                     base_url=config["HAMKOR_BASE_URL"],
                     contact=contact,
                 )
-                for item in due:
-                    letter = letters[item.invitation_id]
-                    message = compose(letter, settings)
-                    attempt_id = _claim(engine, item, letter, message["Message-ID"], now)
-                    if not attempt_id:
-                        continue
+                messages = compose_all(list(letters.values()), settings)
+                claimed = _claim(
+                    engine,
+                    [
+                        (
+                            item,
+                            letters[item.invitation_id],
+                            messages[item.invitation_id]["Message-ID"],
+                        )
+                        for item in due
+                    ],
+                    now,
+                )
+                for item, attempt_id in claimed:
+                    message = messages[item.invitation_id]
                     try:
                         reply = mailer.send(message)
                     except MailServerUnreachable as exc:
                         _record(engine, attempt_id, item, SmtpReply(None, str(exc)), now)
                         result.retry_later += 1
                         result.unreachable = str(exc)
+                        _release(engine, [a for _, a in claimed if a != attempt_id], now)
                         return result
                     state = _record(engine, attempt_id, item, reply, now)
                     if state == DeliveryState.SENT:

@@ -217,10 +217,14 @@ def test_mail_server_down_is_recorded_and_retried_later(app, runner, db, smtp, c
     result = runner.invoke(["invitations", "send", "--campaign", str(campaign.id)])
     assert result.exit_code == 1
     assert "the mail server is unreachable" in result.output
-    attempt = db.scalars(select(DeliveryAttempt)).one()  # the batch stopped at the first
-    assert attempt.state == DeliveryState.RETRY and attempt.smtp_code is None
-    assert "ConnectionRefused" in attempt.smtp_reply
-    assert attempt.next_try_at == attempt.started_at + backoff(1)
+    # the batch stopped at the first message; the others it had claimed are due again
+    first, *untried = db.scalars(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).all()
+    assert first.state == DeliveryState.RETRY and first.smtp_code is None
+    assert "ConnectionRefused" in first.smtp_reply
+    assert first.next_try_at == first.started_at + backoff(1)
+    assert [(a.state, a.next_try_at) for a in untried] == [
+        (DeliveryState.RETRY, a.started_at) for a in untried
+    ]
 
     app.config["HAMKOR_SMTP_PORT"] = smtp.port
     now = utcnow()
