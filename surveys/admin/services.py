@@ -56,6 +56,24 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+def all_institutions(session: Session) -> list[Institution]:
+    """Every institution, by code."""
+    return list(session.scalars(select(Institution).order_by(Institution.code)))
+
+
+def institution_rows(session: Session) -> list[Any]:
+    """Every institution with its number of programmes and staff accounts, by code."""
+    programmes = (
+        select(func.count(Programme.id))
+        .where(Programme.institution_id == Institution.id)
+        .scalar_subquery()
+    )
+    staff = (
+        select(func.count(User.id)).where(User.institution_id == Institution.id).scalar_subquery()
+    )
+    return list(session.execute(select(Institution, programmes, staff).order_by(Institution.code)))
+
+
 def _paged(session: Session, stmt: Select, page: int, per_page: int, *, scalars: bool) -> Page:
     """Count ``stmt``'s rows, clamp ``page`` to the pages there are, and fetch that page."""
     total = session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0

@@ -16,7 +16,6 @@ from flask import (
 )
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
 from wtforms.fields.choices import SelectChoice
 
 from surveys.admin import services
@@ -48,7 +47,7 @@ PER_PAGE = 25
 
 
 def _institution_choices() -> list[SelectChoice]:
-    institutions = db.session.scalars(select(Institution).order_by(Institution.code))
+    institutions = services.all_institutions(db.session)
     language = str(get_locale())
     return [SelectChoice(str(i.id), f"{i.code} — {i.name_in(language)}") for i in institutions]
 
@@ -57,7 +56,7 @@ def _assignment_choices() -> list[SelectChoice]:
     """``i:<id>`` = a whole institution, ``p:<id>`` = one programme, grouped by institution."""
     choices = []
     language = str(get_locale())
-    for inst in db.session.scalars(select(Institution).order_by(Institution.code)):
+    for inst in services.all_institutions(db.session):
         group = f"{inst.code} — {inst.name_in(language)}"
         choices.append(
             SelectChoice(
@@ -280,17 +279,7 @@ def user_reset_password(user_id: int):
 @roles_required(Role.ADMIN)
 def institutions():
     """All institutions with their number of programmes and staff accounts."""
-    programmes = (
-        select(func.count(Programme.id))
-        .where(Programme.institution_id == Institution.id)
-        .scalar_subquery()
-    )
-    staff = (
-        select(func.count(User.id)).where(User.institution_id == Institution.id).scalar_subquery()
-    )
-    rows = db.session.execute(
-        select(Institution, programmes, staff).order_by(Institution.code)
-    ).all()
+    rows = services.institution_rows(db.session)
     return render_template("admin/institutions.html", rows=rows)
 
 
