@@ -123,6 +123,9 @@ def cronbach_alpha(
     k = np.asarray(k, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         alpha = k / (k - 1.0) * (1.0 - sum_var_items / var_t)
+    # alpha <= 1 always (s_T² <= k·Σ s_j², Cauchy–Schwarz); a value a few ulps above 1 is
+    # rounding, and would put Feldt's lower bound above the estimate
+    alpha = np.minimum(alpha, 1.0)
     alpha = np.where((k >= 2) & (n >= 2) & (var_t > 0), alpha, np.nan)
     return n, alpha
 
