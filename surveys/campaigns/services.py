@@ -680,6 +680,22 @@ def _submitted(session: Session, invitation: Invitation) -> bool:
     )
 
 
+def in_cohort_join(campaign: Campaign) -> ColumnElement[bool]:
+    """Join condition of ``campaign_programmes`` for graduates of one of the campaign's
+    programmes (with :func:`in_cohort_conditions`: the cohort a campaign asks about)."""
+    return (campaign_programmes.c.programme_id == Graduate.programme_id) & (
+        campaign_programmes.c.campaign_id == campaign.id
+    )
+
+
+def in_cohort_conditions(campaign: Campaign) -> tuple[ColumnElement[bool], ...]:
+    """Graduates of the campaign's graduation year and institution."""
+    return (
+        Graduate.graduation_year == campaign.year,
+        Graduate.institution_id == campaign.institution_id,
+    )
+
+
 def create_invitations(
     session: Session, campaign: Campaign, *, secret_key: str, language: str | None = None
 ) -> list[Invitation]:
@@ -706,15 +722,8 @@ def create_invitations(
             (EmployerLink.employer_id == EmploymentRecord.employer_id)
             & (EmployerLink.institution_id == campaign.institution_id),
         )
-        .join(
-            campaign_programmes,
-            (campaign_programmes.c.programme_id == Graduate.programme_id)
-            & (campaign_programmes.c.campaign_id == campaign.id),
-        )
-        .where(
-            Graduate.graduation_year == campaign.year,
-            Graduate.institution_id == campaign.institution_id,
-        )
+        .join(campaign_programmes, in_cohort_join(campaign))
+        .where(*in_cohort_conditions(campaign))
         .distinct()
         .order_by(EmploymentRecord.employer_id, EmploymentRecord.graduate_id)
     ).all()

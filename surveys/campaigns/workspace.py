@@ -27,6 +27,8 @@ from surveys.campaigns.models import (
 from surveys.campaigns.services import (
     CampaignError,
     campaign_counts,
+    in_cohort_conditions,
+    in_cohort_join,
     invitation_query,
     status_expression,
 )
@@ -190,15 +192,8 @@ def no_contact(session: Session, campaign: Campaign) -> list[dict[str, Any]]:
     graduates = session.execute(
         select(Graduate.id, Graduate.full_name, Programme.code)
         .join(Programme, Programme.id == Graduate.programme_id)
-        .join(
-            campaign_programmes,
-            (campaign_programmes.c.programme_id == Graduate.programme_id)
-            & (campaign_programmes.c.campaign_id == campaign.id),
-        )
-        .where(
-            Graduate.graduation_year == campaign.year,
-            Graduate.institution_id == campaign.institution_id,
-        )
+        .join(campaign_programmes, in_cohort_join(campaign))
+        .where(*in_cohort_conditions(campaign))
         .order_by(Graduate.full_name)
     ).all()
     invited = defaultdict(list)
@@ -222,15 +217,8 @@ def pair_choices(session: Session, campaign: Campaign) -> dict[str, list[tuple[i
     """The graduates of the campaign's cohort and the employers the institution keeps."""
     graduates = session.execute(
         select(Graduate.id, Graduate.full_name, Graduate.student_number)
-        .join(
-            campaign_programmes,
-            (campaign_programmes.c.programme_id == Graduate.programme_id)
-            & (campaign_programmes.c.campaign_id == campaign.id),
-        )
-        .where(
-            Graduate.graduation_year == campaign.year,
-            Graduate.institution_id == campaign.institution_id,
-        )
+        .join(campaign_programmes, in_cohort_join(campaign))
+        .where(*in_cohort_conditions(campaign))
         .order_by(Graduate.full_name)
     ).all()
     employers = session.execute(
