@@ -18,7 +18,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import islice
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -36,7 +35,7 @@ from surveys.registry.models import (
     Programme,
 )
 from surveys.responses.models import Response, ResponseStatus
-from surveys.responses.ratings import RATINGS_COLUMNS, iter_ratings
+from surveys.responses.ratings import RATINGS_COLUMNS, ratings_columns
 
 #: Graduates are taken to graduate on this day of their graduation year (month, day): months
 #: to employment count from it. Uzbek universities hand out diplomas in June.
@@ -71,17 +70,11 @@ def build_ratings(
     *,
     years: Collection[int] | int | None = None,
     programmes: Collection[str] | None = None,
-) -> dict[str, list[Any]]:
-    """The ratings table of the scope, as columns (empty scores are None)."""
-    columns: dict[str, list[Any]] = {name: [] for name in RATINGS_COLUMNS}
-    rows = iter_ratings(
+) -> dict[str, Any]:
+    """The ratings table of the scope, as columns (see :func:`ratings_columns`)."""
+    return ratings_columns(
         session, year=_years(years), institution_id=institution_id, programmes=programmes
     )
-    # transposed a block at a time (zip in C, not an append per value), memory bounded
-    while block := list(islice(rows, 50_000)):
-        for name, values in zip(RATINGS_COLUMNS, zip(*block, strict=True), strict=True):
-            columns[name].extend(values)
-    return columns
 
 
 def iter_invited(

@@ -29,6 +29,7 @@ import datetime as dt
 import time
 from collections.abc import Collection
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -81,7 +82,7 @@ def local_today() -> dt.date:
 
 @dataclass(frozen=True)
 class IndicatorInputs:
-    """The three inputs of :func:`analysis.compute_indicators` (columns of plain lists)."""
+    """The three inputs of :func:`analysis.compute_indicators`, as columns."""
 
     ratings: dict[str, list[Any]]
     invited: dict[str, list[Any]]
@@ -89,7 +90,7 @@ class IndicatorInputs:
 
     @property
     def has_ratings(self) -> bool:
-        return bool(self.ratings["response_id"])
+        return len(self.ratings["response_id"]) > 0
 
 
 def build_inputs(
@@ -167,6 +168,41 @@ def _lock(session: Session, institution_id: int) -> None:
         )
 
 
+def _stored_values(record: Indicator) -> tuple[Any, ...]:
+    """A record's values in :data:`_RECORD_COLUMNS` order, its flags comma-separated."""
+    return tuple(
+        ",".join(record.flags) if name == "flags" else getattr(record, name)
+        for name in _RECORD_COLUMNS
+    )
+
+
+def _insert_records(session: Session, computation_id: int, records: list[Indicator]) -> None:
+    """Insert the records of a computation (tens of thousands for a large institution).
+
+    PostgreSQL takes them through COPY on the session's own connection (same transaction):
+    an executemany of 45,000 rows costs a second there, COPY a tenth of it. Elsewhere a Core
+    executemany, which the driver batches.
+    """
+    columns = ("computation_id", "position", *_RECORD_COLUMNS)
+    rows = (
+        (computation_id, position, *_stored_values(record))
+        for position, record in enumerate(records)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        cursor = session.connection().connection.cursor()
+        try:
+            names = ", ".join(columns)
+            with cursor.copy(f"COPY indicator_records ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+        return
+    table_insert = insert(IndicatorRecord.__table__)
+    while chunk := [dict(zip(columns, row, strict=True)) for row in islice(rows, 5000)]:
+        session.execute(table_insert, chunk)
+
+
 def _store(
     session: Session,
     institution: Institution,
@@ -199,20 +235,7 @@ def _store(
     )
     new_id = session.execute(stmt).scalar()
     if new_id is not None:
-        rows = [
-            {
-                "computation_id": new_id,
-                "position": position,
-                **{name: getattr(record, name) for name in _RECORD_COLUMNS},
-                "flags": ",".join(record.flags),
-            }
-            for position, record in enumerate(records)
-        ]
-        # Core executemany on the table: the driver batches the rows (insertmanyvalues), where
-        # the ORM's bulk insert went through many small statements
-        table_insert = insert(IndicatorRecord.__table__)
-        for start in range(0, len(rows), 5000):
-            session.execute(table_insert, rows[start : start + 5000])
+        _insert_records(session, new_id, records)
         older = select(IndicatorComputation.id).where(
             IndicatorComputation.institution_id == institution.id,
             IndicatorComputation.id != new_id,

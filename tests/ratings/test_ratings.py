@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 
 import pytest
 
@@ -148,6 +149,8 @@ def test_unanswered_items_are_empty_and_each_response_uses_its_version(db, setti
     assert numeric_items(v1.definition)[0]["scale_max"] == 5
 
     rows = build_ratings(db, year=2025)
+    # the columnar table (the indicators' input) holds the same rows, each with its version
+    assert as_rows(ratings_columns(db, year=2025)) == list(iter_ratings(db, year=2025))
     by_response = {}
     for row in rows:
         by_response.setdefault(row["response_id"], []).append(
@@ -173,8 +176,18 @@ def test_chunks_and_columns_give_the_same_table(db, setting):
     assert list(iter_ratings(db, year=2025, chunk_size=1)) == whole
     columns = ratings_columns(db, year=2025)
     assert list(columns) == list(RATINGS_COLUMNS)
-    assert columns["score"] == [3, 4, 0, 3, 4, 0]
+    assert list(columns["score"]) == [3, 4, 0, 3, 4, 0]
+    assert as_rows(columns) == whole
     assert len(whole) == 6
+
+
+def as_rows(columns):
+    """The columnar table as iter_ratings' tuples (NaN, the columns' empty score, as None)."""
+    values = [list(columns[name]) for name in RATINGS_COLUMNS]
+    return [
+        tuple(None if isinstance(v, float) and math.isnan(v) else v for v in row)
+        for row in zip(*values, strict=True)
+    ]
 
 
 def test_csv_neutralises_formulas_and_leaves_empty_scores_empty():
