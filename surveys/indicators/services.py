@@ -30,6 +30,7 @@ import time
 from collections.abc import Collection
 from dataclasses import dataclass
 from itertools import islice
+from operator import attrgetter
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -168,12 +169,14 @@ def _lock(session: Session, institution_id: int) -> None:
         )
 
 
+_values = attrgetter(*_RECORD_COLUMNS)
+_FLAGS = _RECORD_COLUMNS.index("flags")
+
+
 def _stored_values(record: Indicator) -> tuple[Any, ...]:
     """A record's values in :data:`_RECORD_COLUMNS` order, its flags comma-separated."""
-    return tuple(
-        ",".join(record.flags) if name == "flags" else getattr(record, name)
-        for name in _RECORD_COLUMNS
-    )
+    values = _values(record)
+    return (*values[:_FLAGS], ",".join(values[_FLAGS]), *values[_FLAGS + 1 :])
 
 
 def _insert_records(session: Session, computation_id: int, records: list[Indicator]) -> None:
