@@ -57,7 +57,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from surveys.jobs.backends import init_jobs
     from surveys.logs import setup_logging
     from surveys.navigation import setup_navigation
-    from surveys.web import HamkorRequest, IdConverter, TextConverter
+    from surveys.web import HamkorRequest, IdConverter, LazyBuilderRule, TextConverter
 
     _trust_proxies(app)
 
@@ -66,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     # … and no <name> matches control characters; parameters arrive cleaned (surveys.web)
     app.url_map.converters["default"] = app.url_map.converters["string"] = TextConverter
     app.request_class = HamkorRequest
+    app.url_rule_class = LazyBuilderRule
     db.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
