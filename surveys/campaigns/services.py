@@ -403,11 +403,14 @@ def update_campaign(
     return campaign
 
 
-def change_status(session: Session, campaign: Campaign, new: CampaignStatus) -> Campaign:
+def change_status(
+    session: Session, campaign: Campaign, new: CampaignStatus, *, allow_duplicate: bool = False
+) -> Campaign:
     """Move a campaign to ``new`` (see :data:`TRANSITIONS`); audited.
 
     Opening needs invitations (a campaign that invites nobody opens nothing) and no other
-    draft or open campaign of the same instrument × programme × year; closing stops every
+    draft or open campaign of the same instrument × programme × year (unless
+    ``allow_duplicate``, as its creation was asked); closing stops every
     link at once (they answer "closed", the numbers stop moving); reopening a closed
     campaign is recorded as such in the audit log.
     """
@@ -423,19 +426,19 @@ def change_status(session: Session, campaign: Campaign, new: CampaignStatus) -> 
             )
         )
         if not count:
-            raise CampaignError(
-                "the campaign invites nobody: add employer-graduate pairs before opening it"
+            reason = nobody_invited(session, campaign)
+            raise CampaignError(f"the campaign invites nobody, so it is not opened: {reason}")
+        if not allow_duplicate:
+            _refuse_duplicate(
+                session,
+                {
+                    "institution_id": campaign.institution_id,
+                    "instrument_id": campaign.instrument_version.instrument_id,
+                    "programme_ids": [p.id for p in campaign.programmes],
+                    "year": campaign.year,
+                },
+                campaign.id,
             )
-        _refuse_duplicate(
-            session,
-            {
-                "institution_id": campaign.institution_id,
-                "instrument_id": campaign.instrument_version.instrument_id,
-                "programme_ids": [p.id for p in campaign.programmes],
-                "year": campaign.year,
-            },
-            campaign.id,
-        )
     campaign.status = new
     session.flush()
     data_changed(session, campaign.institution_id)
@@ -693,6 +696,37 @@ def in_cohort_conditions(campaign: Campaign) -> tuple[ColumnElement[bool], ...]:
     return (
         Graduate.graduation_year == campaign.year,
         Graduate.institution_id == campaign.institution_id,
+    )
+
+
+def nobody_invited(session: Session, campaign: Campaign) -> str:
+    """Why a campaign has no invitation, and what would give it some (for a refusal)."""
+    cohort = f"{', '.join(sorted(p.code for p in campaign.programmes))} ({campaign.year})"
+    graduates = session.scalar(
+        select(func.count(Graduate.id))
+        .join(campaign_programmes, in_cohort_join(campaign))
+        .where(*in_cohort_conditions(campaign))
+    )
+    if not graduates:
+        return (
+            f"the registry has no graduate of {cohort}; import the graduates and their "
+            "employment records first"
+        )
+    employed = session.scalar(
+        select(func.count(func.distinct(EmploymentRecord.graduate_id)))
+        .join(Graduate, Graduate.id == EmploymentRecord.graduate_id)
+        .join(campaign_programmes, in_cohort_join(campaign))
+        .where(*in_cohort_conditions(campaign))
+    )
+    if not employed:
+        return (
+            f"none of the {graduates} graduate(s) of {cohort} has an employment record, so "
+            "no employer can be asked about them; import the employment records, or add "
+            "employer-graduate pairs by hand"
+        )
+    return (
+        f"every employer-graduate pair of {cohort} was left out or withdrawn; add pairs "
+        "before opening it"
     )
 
 

@@ -127,6 +127,28 @@ def test_create_checks_placeholders_and_dates_then_makes_a_draft(client, login, 
     assert message in html.unescape(answer.text)
 
 
+def test_a_draft_may_be_empty_but_does_not_open_empty(client, login, db, office):
+    login(office["staff"])
+    status, answer = _create(client, office, year="2024")  # nobody of 2024 in the registry
+    assert status == 303
+    campaign = db.scalars(select(Campaign)).one()
+    pairs = client.get(answer.headers["Location"]).text
+    assert "0 employer–graduate pairs are invited." in pairs
+    token = _form(client, f"/campaigns/{campaign.id}/pairs")
+    answer = client.post(
+        f"/campaigns/{campaign.id}/status",
+        data={"csrf_token": token, "state": "open"},
+        follow_redirects=True,
+    )
+    assert (
+        "the campaign invites nobody, so it is not opened: the registry has no graduate of "
+        "GAS, OIL (2024)" in html.unescape(answer.text)
+    )
+    db.expire_all()
+    assert db.get(Campaign, campaign.id).status == CampaignStatus.DRAFT
+    assert db.scalar(select(func.count()).select_from(Invitation)) == 0
+
+
 def _upload(client, campaign_id: int, name: str, data: bytes):
     token = _form(client, f"/campaigns/{campaign_id}/pairs")
     return client.post(
