@@ -249,6 +249,8 @@ def test_campaign_page_counts_filters_searches_pages_and_exports(
     assert numbers == ["3", "1", "1", "0", "1", "33.3 %", "0"]
     assert '<th scope="row">GAS</th>' in page.text and '<th scope="row">OIL</th>' in page.text
     assert "Responses per day" in page.text or "chart-responses-per-day" in page.text
+    schedule = re.search(r"<p data-reminder-schedule>(.*?)</p>", page.text).group(1)
+    assert schedule == "Reminders: 7, 14 days after the invitation"
 
     submitted = client.get(f"/campaigns/{campaign.id}?status=submitted").text
     assert "Aziza Karimova" in submitted and "Bekzod Tursunov" not in submitted
