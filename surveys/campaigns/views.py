@@ -143,7 +143,7 @@ def index():
 
 
 def _fill_choices(form: CampaignForm, institution_id: int) -> None:
-    choices = workspace.form_choices(db.session, institution_id)
+    choices = workspace.form_choices(db.session, institution_id, _language())
     form.instrument_version.choices = select_choices(choices["versions"])
     form.programmes.choices = select_choices(choices["programmes"])
 
@@ -372,8 +372,7 @@ def show(campaign_id: int):
     if status not in (None, *STATUS_FILTERS):
         status = None
     search = text_arg("q")
-    counts = services.status_counts(db.session, campaign.id, today)
-    summary = workspace.summary(counts)
+    summary, by_programme = workspace.campaign_numbers(db.session, campaign, today)
     chart = figures.responses_per_day(
         submissions_per_day(db.session, campaign.id, current_app.config["HAMKOR_TIMEZONE"]),
         invited=summary["invited"],
@@ -385,10 +384,7 @@ def show(campaign_id: int):
         "campaigns/show.html",
         campaign=campaign,
         summary=summary,
-        by_programme=[
-            (code, workspace.summary(numbers))
-            for code, numbers in workspace.counts_by_programme(db.session, campaign, today)
-        ],
+        by_programme=by_programme,
         chart=chart,
         page=page,
         status=status,
