@@ -261,6 +261,13 @@ def test_campaign_page_counts_filters_searches_pages_and_exports(
     assert re.search(r"<td[^>]*>3</td>\s*<td[^>]*>0</td>\s*<td[^>]*>1</td>", listed)
     assert '<th scope="row">GAS</th>' in page.text and '<th scope="row">OIL</th>' in page.text
     assert "Responses per day" in page.text or "chart-responses-per-day" in page.text
+    for lang in ("ru", "uz"):  # no two columns of the numbers with one name
+        numbers_table = client.get(f"/campaigns/{campaign.id}?lang={lang}").text.split("</table>")[
+            0
+        ]
+        headers = re.findall(r'<th scope="col"[^>]*>([^<]*)</th>', numbers_table)
+        assert len(headers) == 8 and len(set(headers)) == 8, headers
+    client.get(f"/campaigns/{campaign.id}?lang=en")
     schedule = re.search(r"<p data-reminder-schedule>(.*?)</p>", page.text).group(1)
     assert schedule == "Reminders: 7, 14 days after the invitation"
 
