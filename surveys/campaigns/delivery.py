@@ -20,12 +20,13 @@ cannot judge is the one in flight when it died (claimed, no reply recorded); aft
 (4xx, server unreachable) are retried by later runs after an exponential back-off, at most
 :data:`MAX_TRIES` times; a 5xx refusal marks the invitation ``failed`` at once.
 
-On PostgreSQL the batch's commits do not wait for the disk (``synchronous_commit = off``
-on its own connection): a commit is visible to every other session at once and survives
-the batch's own death, which is what the steps above rely on; the database server itself
-crashing could lose the last few hundred milliseconds of records, whose messages then look
-in flight and go again after the lease with the same ``Message-ID`` (a mail system can
-tell the copy). Waiting for the disk on each of 10,000 replies took most of a batch.
+The batch's commits do not wait for the disk, on its own connection only (PostgreSQL:
+``synchronous_commit = off``; SQLite in write-ahead-log mode: ``synchronous = NORMAL``): a
+commit is visible to every other session at once and survives the batch's own death,
+which is what the steps above rely on; only the database server or the machine crashing
+could lose the last moments of records, whose messages then look in flight and go again
+after the lease with the same ``Message-ID`` (a mail system can tell the copy). Waiting
+for the disk on each of 10,000 replies took most of a batch.
 """
 
 from __future__ import annotations
@@ -342,16 +343,24 @@ def _writer(engine: Engine) -> Iterator[Connection]:
     liveness ping per message); on PostgreSQL without waiting for the disk (see the module),
     reset before it goes back to the pool."""
     with engine.connect() as writer:
-        postgresql = writer.dialect.name == "postgresql"
-        if postgresql:
+        dialect = writer.dialect.name
+        if dialect == "postgresql":
             with writer.begin():
                 writer.exec_driver_sql("SET synchronous_commit TO off")
+        elif dialect == "sqlite":  # in write-ahead-log mode: no fsync per commit
+            before = writer.exec_driver_sql("PRAGMA synchronous").scalar()
+            writer.exec_driver_sql("PRAGMA synchronous = NORMAL")
+            writer.commit()
         try:
             yield writer
         finally:
-            if postgresql and not writer.invalidated:
-                with writer.begin():
-                    writer.exec_driver_sql("RESET synchronous_commit")
+            if not writer.invalidated:
+                if dialect == "postgresql":
+                    with writer.begin():
+                        writer.exec_driver_sql("RESET synchronous_commit")
+                elif dialect == "sqlite":
+                    writer.exec_driver_sql(f"PRAGMA synchronous = {int(before)}")
+                    writer.commit()
 
 
 def deliver(

@@ -306,10 +306,16 @@ def test_names_are_escaped_in_the_html_part_and_the_link_is_clickable(app, db, s
     assert len({bodies(m)[0] for m in smtp.recorder.messages}) == 3
 
 
-def test_a_postgresql_batch_hands_its_connection_back_as_it_found_it(app, db, smtp, campaign):
+def test_a_batch_hands_its_connections_back_as_it_found_them(app, db, smtp, campaign):
     # the batch commits without waiting for the disk on its own connection only
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        pytest.skip("synchronous_commit is PostgreSQL's")
-    _deliver(app, campaign.id, "invite")
-    with app.app_context(), _db.engine.connect() as conn:
-        assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "on"
+    postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    setting = "SHOW synchronous_commit" if postgresql else "PRAGMA synchronous"
+    with app.app_context():
+        _db.engine.dispose()
+        with _db.engine.connect() as conn:
+            default = conn.exec_driver_sql(setting).scalar()
+        _db.engine.dispose()
+        _deliver(app, campaign.id, "invite")
+        with _db.engine.connect() as first, _db.engine.connect() as second:  # the batch's two
+            assert first.exec_driver_sql(setting).scalar() == default
+            assert second.exec_driver_sql(setting).scalar() == default
