@@ -111,6 +111,8 @@ class Mailer:
         if self._smtp is None:
             self._smtp = self._connect()
         options: list[str] = []
+        if _header_safe(message.recipient) != message.recipient:
+            return SmtpReply(553, "not an address: it has white space or control characters")
         if not message.recipient.isascii():
             if not self._smtp.has_extn("smtputf8"):
                 return SmtpReply(553, "the server takes no addresses with non-ASCII characters")
@@ -314,10 +316,10 @@ def _fill(
     html = _MARKED.sub(lambda m: escaped[m.group(1)], skeleton.html)
     subject = _MARKED.sub(lambda m: raw[m.group(1)], skeleton.subject)
     identifier = message_id(letter, settings.sender)
-    recipient = _header_safe(letter.email)
+    recipient = letter.email  # an address with white space is refused before sending
     message = (
         f"Subject: {_encoded_words(subject)}\r\n"
-        f"To: {recipient}\r\n"
+        f"To: {_header_safe(recipient)}\r\n"
         f"Date: {date}\r\n"
         f"Message-ID: {identifier}\r\n"
         f"{skeleton.headers}\r\n"

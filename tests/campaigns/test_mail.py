@@ -319,3 +319,21 @@ def test_a_batch_hands_its_connections_back_as_it_found_them(app, db, smtp, camp
         with _db.engine.connect() as first, _db.engine.connect() as second:  # the batch's two
             assert first.exec_driver_sql(setting).scalar() == default
             assert second.exec_driver_sql(setting).scalar() == default
+
+
+def test_an_address_with_a_line_break_is_refused_not_sent_elsewhere(app, db, smtp, campaign):
+    # an address cannot inject a header (Bcc) nor be "repaired" into another address
+    invitation = _invitations(db, campaign)[0]
+    invitation.email = "hr0@example.org\r\nBcc: someone@elsewhere.example"
+    db.commit()
+    result = _deliver(app, campaign.id, "invite")
+    assert (result.sent, result.failed) == (2, 1)
+    assert all(m["Bcc"] is None for m in smtp.recorder.messages)
+    assert sorted(m["To"] for m in smtp.recorder.messages) == [
+        "hr1@example.org",
+        "hr2@example.org",
+    ]
+    refused = db.scalars(
+        select(DeliveryAttempt).where(DeliveryAttempt.invitation_id == invitation.id)
+    ).one()
+    assert refused.state == DeliveryState.FAILED and refused.smtp_code == 553
