@@ -1,10 +1,13 @@
 """Benchmark: e-mailing a campaign of 10,000 invitations to a local SMTP server (aiosmtpd).
 
-Builds a fresh database (SQLite in a temporary folder unless ``--database-url``) with one
-open campaign inviting N employer-graduate pairs, starts aiosmtpd on 127.0.0.1, and runs
-the same batch as ``hamkor invitations send`` (:func:`surveys.campaigns.delivery.deliver`)
-twice. Printed: messages sent, seconds, messages per second, SMTP connections used, the
-process's peak memory, and what the second run sent (the goal: nothing).
+Builds a fresh database (SQLite in a temporary folder unless ``--database-url``, which must
+name an empty database) with one open campaign inviting N employer-graduate pairs, starts
+aiosmtpd on 127.0.0.1 in a process of its own (the real mail server is another machine: its
+work must not count against the batch's), and runs the same batch as ``hamkor invitations
+send`` (:func:`surveys.campaigns.delivery.deliver`) twice. Printed: messages sent, wall and
+CPU seconds of the batch, messages per second, SMTP connections used, the server's CPU
+seconds, the process's peak memory, the load average, and what the second run sent (the
+goal: nothing).
 
     python benchmarks/send.py                  # 10,000 invitations, SQLite
     python benchmarks/send.py -n 2000 --database-url postgresql+psycopg://postgres@127.0.0.1/bench
@@ -14,8 +17,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import resource
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +31,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def load() -> str:
+    return "load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 class Counter:
@@ -43,6 +52,44 @@ class Counter:
     async def handle_DATA(self, server, session, envelope):
         self.messages += 1
         return "250 OK"
+
+
+def serve(port: int) -> None:
+    """The mail server's process: aiosmtpd on ``port``; each line read from stdin is answered
+    with "messages sessions cpu-seconds"; it stops when stdin closes."""
+    from aiosmtpd.controller import Controller
+
+    handler = Counter()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    print("ready", flush=True)
+    for _ in sys.stdin:
+        print(handler.messages, handler.sessions, time.process_time(), flush=True)
+    controller.stop()
+
+
+class MailServer:
+    """aiosmtpd in a child process (``benchmarks/send.py --serve PORT``)."""
+
+    def __init__(self, port: int) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(port)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout.readline().strip() == "ready"
+
+    def counts(self) -> tuple[int, int, float]:
+        """Messages received, SMTP sessions, the server's CPU seconds so far."""
+        self.process.stdin.write("\n")
+        self.process.stdin.flush()
+        messages, sessions, cpu = self.process.stdout.readline().split()
+        return int(messages), int(sessions), float(cpu)
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
 
 
 def build(app, n: int) -> int:
@@ -121,9 +168,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=10_000, help="invitations (default 10,000)")
     parser.add_argument("--database-url", help="default: SQLite in a temporary folder")
+    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)  # the server's process
+    parser.add_argument("--profile", help="write the first run's cProfile statistics here")
     args = parser.parse_args()
-
-    from aiosmtpd.controller import Controller
+    if args.serve:
+        serve(args.serve)
+        return
 
     from surveys import create_app
     from surveys.campaigns.delivery import deliver
@@ -132,12 +182,10 @@ def main() -> None:
 
     folder = tempfile.mkdtemp(prefix="hamkor-send-")
     url = args.database_url or f"sqlite:///{folder}/send.db"
-    handler = Counter()
     with socket.socket() as probe:  # a free port for the server
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
+    server = MailServer(port)
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": url,
@@ -155,23 +203,36 @@ def main() -> None:
             campaign_id = build(app, args.n)
             print(f"built {args.n} invitations in {time.perf_counter() - started:.1f} s")
             before = rss_mb()
-            started = time.perf_counter()
+            print(f"sending ({load()})")
+            profiler = None
+            if args.profile:
+                import cProfile
+
+                profiler = cProfile.Profile()
+                profiler.enable()
+            started, cpu = time.perf_counter(), time.process_time()
             first = deliver(db.engine, campaign_id, "invite", config=app.config)
-            seconds = time.perf_counter() - started
+            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(args.profile)
+            received, sessions, server_cpu = server.counts()
             print(
-                f"first run: {first.sent} sent in {seconds:.1f} s "
-                f"({first.sent / seconds:.0f} messages/s), {first.connections} SMTP "
-                f"connection(s), server received {handler.messages}; peak memory "
-                f"{rss_mb():.0f} MB (before sending {before:.0f} MB)"
+                f"first run: {first.sent} sent in {seconds:.1f} s wall, {cpu:.1f} s CPU "
+                f"({first.sent / seconds:.0f} messages/s wall, {first.sent / cpu:.0f} per CPU "
+                f"second), {first.connections} SMTP connection(s); the server received "
+                f"{received} in {sessions} session(s), using {server_cpu:.1f} s CPU in its "
+                f"own process; peak memory {rss_mb():.0f} MB (before sending {before:.0f} MB); "
+                f"{load()}"
             )
             started = time.perf_counter()
             second = deliver(db.engine, campaign_id, "invite", config=app.config)
             print(
                 f"second run: {second.sent} sent in {time.perf_counter() - started:.1f} s; "
-                f"server received {handler.messages} in all"
+                f"the server received {server.counts()[0]} in all"
             )
     finally:
-        controller.stop()
+        server.stop()
 
 
 if __name__ == "__main__":

@@ -167,8 +167,10 @@ def create(
     from surveys.campaigns.services import (
         CampaignError,
         DuplicateCampaign,
+        change_status,
         create_campaign,
         create_invitations,
+        nobody_invited,
     )
     from surveys.extensions import db
     from surveys.instruments.services import get_version
@@ -208,7 +210,7 @@ def create(
             name=name,
             opens_on=opens_on,
             closes_on=closes_on,
-            status=CampaignStatus.DRAFT if draft else CampaignStatus.OPEN,
+            status=CampaignStatus.DRAFT,  # opened below, once it has its invitations
             language=language,
             reminder_days=reminder_days,
             contact_email=contact_email,
@@ -217,6 +219,8 @@ def create(
         invitations = create_invitations(
             session, campaign, secret_key=current_app.config["SECRET_KEY"], language=language
         )
+        if not draft:  # refused, and nothing created, when it would invite nobody
+            change_status(session, campaign, CampaignStatus.OPEN, allow_duplicate=allow_duplicate)
     except DuplicateCampaign as exc:
         _fail(f"{exc} (or run again with --allow-duplicate)")
     except CampaignError as exc:
@@ -226,11 +230,10 @@ def create(
         f"Campaign {campaign.id} ({campaign.name}) created with {len(invitations)} "
         f"invitation(s). Links: hamkor invitations list --campaign {campaign.id}"
     )
-    if not invitations:
+    if not invitations:  # a draft: staff add pairs before opening it
         click.echo(
-            f"Warning: no graduate of {', '.join(programme_codes)} ({year}) has an employment "
-            "record, so nobody was invited; import employment records, then run: "
-            f"hamkor campaigns invite {campaign.id}",
+            f"Warning: the draft invites nobody yet: {nobody_invited(session, campaign)}; "
+            f"then run: hamkor campaigns invite {campaign.id}",
             err=True,
         )
     without_email = sum(1 for invitation in invitations if not invitation.email)

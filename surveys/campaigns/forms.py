@@ -24,6 +24,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from surveys.campaigns.services import PLACEHOLDERS, placeholder_problem
 from surveys.web import Form
 
 LANGUAGE_CHOICES = [
@@ -48,6 +49,28 @@ def parse_days(raw: str | None) -> list[int] | None:
     if not all(re.fullmatch(r"[0-9]{1,3}", p) for p in parts):
         return None
     return [int(p) for p in parts]
+
+
+def _check_placeholders(text: str | None) -> None:
+    """An invitation text's placeholders, checked with the other fields (the service checks
+    them again, in the words of the command line)."""
+    problem = placeholder_problem(text) if text and text.strip() else None
+    if problem is None:
+        return
+    kind, name = problem
+    if kind == "brace":
+        raise ValidationError(
+            _l("A brace without its pair: write placeholders as {link}, and a brace as {{ or }}.")
+        )
+    if kind == "unknown":
+        raise ValidationError(
+            _l(
+                "Unknown placeholder {%(name)s}: use %(known)s.",
+                name=name,
+                known=", ".join("{" + p + "}" for p in PLACEHOLDERS),
+            )
+        )
+    raise ValidationError(_l("The text must contain {link}, the employer's personal link."))
 
 
 class CampaignForm(Form):
@@ -80,6 +103,15 @@ class CampaignForm(Form):
     def validate_closes_on(self, field) -> None:
         if self.opens_on.data and field.data and field.data < self.opens_on.data:
             raise ValidationError(_l("The closing date is before the opening date."))
+
+    def validate_text_uz(self, field) -> None:
+        _check_placeholders(field.data)
+
+    def validate_text_ru(self, field) -> None:
+        _check_placeholders(field.data)
+
+    def validate_text_en(self, field) -> None:
+        _check_placeholders(field.data)
 
     def validate_reminder_days(self, field) -> None:
         if parse_days(field.data) is None:

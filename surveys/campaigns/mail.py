@@ -9,21 +9,21 @@ system that sees a message twice can tell it is the same one.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as dt
+import re
+import secrets
 import smtplib
 import ssl
 from collections.abc import Mapping
-from email.header import Header
-from email.message import Message
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from markupsafe import escape
 
 #: Seconds to wait for the mail server before the batch gives up (retried later).
 SMTP_TIMEOUT = 30
@@ -103,15 +103,24 @@ class Mailer:
         self.connections += 1
         return smtp
 
-    def send(self, message: Message) -> SmtpReply:
+    def send(self, message: Outgoing) -> SmtpReply:
         """Hand ``message`` to the server; its reply (a refusal is a reply, not an error).
 
         Raises :class:`MailServerUnreachable` when there is no server to talk to.
         """
         if self._smtp is None:
             self._smtp = self._connect()
+        options: list[str] = []
+        if _header_safe(message.recipient) != message.recipient:
+            return SmtpReply(553, "not an address: it has white space or control characters")
+        if not message.recipient.isascii():
+            if not self._smtp.has_extn("smtputf8"):
+                return SmtpReply(553, "the server takes no addresses with non-ASCII characters")
+            options.append("SMTPUTF8")
         try:
-            refused = self._smtp.send_message(message)
+            refused = self._smtp.sendmail(
+                self.settings.sender, [message.recipient], message.data, mail_options=options
+            )
         except smtplib.SMTPRecipientsRefused as exc:
             code, text = next(iter(exc.recipients.values()))
             return SmtpReply(code, _decode(text))
@@ -180,64 +189,175 @@ def message_id(letter: Letter, sender: str) -> str:
     return f"<hamkor.{letter.invitation_id}.{letter.issue}.{letter.step}@{domain}>"
 
 
-def compose(letter: Letter, settings: SmtpSettings) -> Message:
+@dataclasses.dataclass(frozen=True)
+class Outgoing:
+    """One e-mail as it goes on the wire."""
+
+    message_id: str
+    recipient: str
+    data: bytes  #: the whole message (headers and MIME parts), CRLF line ends
+
+
+#: A personal field's place in a rendered skeleton (see :func:`compose_all`).
+_MARK = "\x1e{}\x1f"
+_MARKED = re.compile("\x1e(\\w+)\x1f")
+#: Addresses that may go into a header and an SMTP command as they are.
+_HEADER_SAFE = re.compile(r"[^\x00-\x20\x7f]+")
+
+
+@dataclasses.dataclass(frozen=True)
+class _Skeleton:
+    """An e-mail rendered once for the letters it shares everything but personal fields with,
+    with :data:`_MARK`\\ s where those go."""
+
+    subject: str
+    text: str
+    html: str
+    headers: str  #: From, Reply-To, Content-Language … (CRLF-ended lines)
+
+
+def compose(letter: Letter, settings: SmtpSettings) -> Outgoing:
     """The e-mail of ``letter`` (text and HTML alternatives), in its language."""
     return compose_all([letter], settings)[letter.invitation_id]
 
 
-def compose_all(letters: list[Letter], settings: SmtpSettings) -> dict[int, Message]:
-    """The e-mails of ``letters`` by invitation id, each in its own language (the language
-    is switched once per language, not once per message)."""
-    messages: dict[int, Message] = {}
-    by_language: dict[str, list[Letter]] = {}
+def compose_all(letters: list[Letter], settings: SmtpSettings) -> dict[int, Outgoing]:
+    """The e-mails of ``letters`` by invitation id, each in its own language.
+
+    Letters of a batch differ in a few personal fields only (employer, graduate, programme,
+    links): the templates are rendered once per language and step with markers in those
+    places, and each message fills in its own values, escaped for the HTML part. The MIME
+    text is written here (two base64 parts of ``multipart/alternative``): the ``email``
+    package's generator folded all 16 headers of every message through ``Header`` objects,
+    which cost more than rendering and sending together.
+    """
+    date = formatdate(localtime=False)
+    boundary = f"hamkor-{secrets.token_hex(12)}"  # "-" is no base64 character
+    skeletons: dict[tuple, _Skeleton] = {}
+    messages: dict[int, Outgoing] = {}
     for letter in letters:
-        by_language.setdefault(letter.language, []).append(letter)
-    for language, group in by_language.items():
-        with force_locale(language):
-            fallback = default_text()
-            for letter in group:
-                messages[letter.invitation_id] = _compose(letter, settings, fallback)
+        key = (
+            letter.language,
+            bool(letter.step),
+            letter.campaign_text,
+            letter.institution,
+            letter.deadline,
+            letter.contact,
+        )
+        skeleton = skeletons.get(key)
+        if skeleton is None:
+            skeleton = skeletons[key] = _skeleton(letter, settings, boundary)
+        messages[letter.invitation_id] = _fill(skeleton, letter, settings, date, boundary)
     return messages
 
 
-def _compose(letter: Letter, settings: SmtpSettings, fallback: str) -> Message:
-    values = {
+def _skeleton(letter: Letter, settings: SmtpSettings, boundary: str) -> _Skeleton:
+    marked = dataclasses.replace(
+        letter,
+        employer=_MARK.format("employer"),
+        graduate=_MARK.format("graduate"),
+        programme=_MARK.format("programme"),
+        link=_MARK.format("link"),
+        decline_link=_MARK.format("decline_link"),
+    )
+    with force_locale(letter.language):
+        body = (letter.campaign_text or default_text()).format(
+            employer=marked.employer,
+            graduate=marked.graduate,
+            programme=marked.programme,
+            link=_MARK.format("body_link"),  # a clickable link in the HTML part
+            deadline=letter.deadline.isoformat(),
+        )
+        if letter.step:
+            subject = _(
+                "Reminder: your assessment of %(graduate)s for %(institution)s",
+                graduate=marked.graduate,
+                institution=letter.institution,
+            )
+        else:
+            subject = _(
+                "%(institution)s asks for your assessment of %(graduate)s",
+                graduate=marked.graduate,
+                institution=letter.institution,
+            )
+        context = {"letter": marked, "body": body, "subject": subject}
+        # the templates straight from the environment: an e-mail needs none of the page
+        # context processors render_template would run
+        environment = current_app.jinja_env
+        text = environment.get_template("campaigns/email.txt").render(context)
+        html = environment.get_template("campaigns/email.html").render(context)
+    headers = (
+        # one encoded word, as the email package wrote it: mail readers join folded words
+        # of a display name with spaces inside a word
+        f"From: {formataddr((letter.institution, _header_safe(settings.sender)), 'utf-8')}\r\n"
+        f"Reply-To: {_header_safe(letter.contact)}\r\n"
+        "Auto-Submitted: auto-generated\r\n"
+        f"Content-Language: {letter.language}\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+    )
+    return _Skeleton(subject=subject, text=text, html=html, headers=headers)
+
+
+def _fill(
+    skeleton: _Skeleton, letter: Letter, settings: SmtpSettings, date: str, boundary: str
+) -> Outgoing:
+    raw = {
         "employer": letter.employer,
         "graduate": letter.graduate,
         "programme": letter.programme,
         "link": letter.link,
-        "deadline": letter.deadline.isoformat(),
+        "decline_link": letter.decline_link,
+        "body_link": letter.link,
     }
-    body = (letter.campaign_text or fallback).format(**values)
-    if letter.step:
-        subject = _(
-            "Reminder: your assessment of %(graduate)s for %(institution)s",
-            graduate=letter.graduate,
-            institution=letter.institution,
-        )
-    else:
-        subject = _(
-            "%(institution)s asks for your assessment of %(graduate)s",
-            graduate=letter.graduate,
-            institution=letter.institution,
-        )
-    context = {"letter": letter, "body": body, "subject": subject}
-    # the templates straight from the environment: an e-mail needs none of the page
-    # context processors render_template would run for each of thousands of messages
-    environment = current_app.jinja_env
-    text = environment.get_template("campaigns/email.txt").render(context)
-    html = environment.get_template("campaigns/email.html").render(context)
-    # the classic (compat32) message classes: a fraction of the cost of EmailMessage's parsed
-    # headers, which a batch of thousands would pay on every one
-    message = MIMEMultipart("alternative")
-    message["Subject"] = Header(subject, "utf-8")
-    message["From"] = formataddr((letter.institution, settings.sender), charset="utf-8")
-    message["To"] = letter.email
-    message["Reply-To"] = letter.contact
-    message["Date"] = formatdate(localtime=False)
-    message["Message-ID"] = message_id(letter, settings.sender)
-    message["Auto-Submitted"] = "auto-generated"
-    message["Content-Language"] = letter.language
-    message.attach(MIMEText(text, "plain", "utf-8"))
-    message.attach(MIMEText(html, "html", "utf-8"))
-    return message
+    escaped = {name: str(escape(value)) for name, value in raw.items()}
+    escaped["body_link"] = f'<a href="{escaped["link"]}">{escaped["link"]}</a>'
+    text = _MARKED.sub(lambda m: raw[m.group(1)], skeleton.text)
+    html = _MARKED.sub(lambda m: escaped[m.group(1)], skeleton.html)
+    subject = _MARKED.sub(lambda m: raw[m.group(1)], skeleton.subject)
+    identifier = message_id(letter, settings.sender)
+    recipient = letter.email  # an address with white space is refused before sending
+    message = (
+        f"Subject: {_encoded_words(subject)}\r\n"
+        f"To: {_header_safe(recipient)}\r\n"
+        f"Date: {date}\r\n"
+        f"Message-ID: {identifier}\r\n"
+        f"{skeleton.headers}\r\n"
+        f"--{boundary}\r\n{_part(text, 'plain')}"
+        f"--{boundary}\r\n{_part(html, 'html')}"
+        f"--{boundary}--\r\n"
+    )
+    return Outgoing(identifier, recipient, message.encode("utf-8"))
+
+
+CRLF = "\r\n"
+
+
+def _part(content: str, subtype: str) -> str:
+    """A UTF-8 text part in base64, lines of 76 characters, as ``MIMEText`` writes it."""
+    encoded = base64.encodebytes(content.encode("utf-8")).decode("ascii")
+    return (
+        f'Content-Type: text/{subtype}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n" + encoded.replace("\n", CRLF)
+    )
+
+
+def _encoded_words(text: str) -> str:
+    """``text`` as RFC 2047 encoded words (UTF-8, base64), each at most 72 characters, one
+    per folded line. ``email.header.Header`` chooses between base64 and quoted-printable by
+    measuring both, character by character: that cost more than the rest of a message."""
+    data = text.encode("utf-8")
+    words = []
+    while data:
+        cut = min(len(data), 45)  # 45 bytes are 60 base64 characters
+        while cut < len(data) and 0x80 <= data[cut] < 0xC0:  # not inside a character
+            cut -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(data[:cut]).decode('ascii')}?=")
+        data = data[cut:]
+    return "\r\n ".join(words)
+
+
+def _header_safe(value: str) -> str:
+    """An address without the white space or control characters that would end a header
+    line (an address never has them; a stray one must not inject a header)."""
+    return "".join(_HEADER_SAFE.findall(value))

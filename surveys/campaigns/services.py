@@ -11,6 +11,7 @@ import datetime as dt
 import string
 from collections.abc import Iterable, Mapping
 
+from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
@@ -77,31 +78,46 @@ class DuplicateCampaign(CampaignError):
         self.existing = existing
 
 
+def placeholder_problem(text: str) -> tuple[str, str] | None:
+    """What is wrong with an invitation text's placeholders: ``("brace", "")`` (an unpaired
+    brace), ``("unknown", name)``, ``("no_link", "")`` (no ``{link}``), or None."""
+    try:
+        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError:
+        return ("brace", "")
+    for name in names:
+        if name not in PLACEHOLDERS:
+            return ("unknown", name)
+    if "link" not in names:
+        return ("no_link", "")
+    return None
+
+
 def check_invitation_text(text: str, *, language: str = "") -> None:
     """Refuse an invitation text with an unknown or malformed ``{placeholder}``, or without
     ``{link}`` (the employer could not answer). Raises :class:`CampaignError`."""
     field = f"text_{language}" if language else None
     where = f" ({language})" if language else ""
-    try:
-        names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError:
+    problem = placeholder_problem(text)
+    if problem is None:
+        return
+    kind, name = problem
+    if kind == "brace":
         raise CampaignError(
             f"the invitation text{where} has an unpaired brace: write placeholders as "
             "{link}, and a brace itself as {{ or }}",
             field,
-        ) from None
-    for name in names:
-        if name not in PLACEHOLDERS:
-            raise CampaignError(
-                f"the invitation text{where} has an unknown placeholder {{{name}}}; "
-                f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
-                field,
-            )
-    if "link" not in names:
+        )
+    if kind == "unknown":
         raise CampaignError(
-            f"the invitation text{where} must contain {{link}}, the employer's personal link",
+            f"the invitation text{where} has an unknown placeholder {{{name}}}; "
+            f"use {', '.join('{' + p + '}' for p in PLACEHOLDERS)}",
             field,
         )
+    raise CampaignError(
+        f"the invitation text{where} must contain {{link}}, the employer's personal link",
+        field,
+    )
 
 
 def check_reminder_days(days: Iterable[int]) -> list[int]:
@@ -152,9 +168,15 @@ def _refuse_duplicate(session: Session, campaign_like: dict, exclude_id: int | N
     first = find_duplicate(session, exclude_id=exclude_id, **campaign_like)
     if first is not None:
         raise DuplicateCampaign(
-            f"campaign {first.id} \u201c{first.name}\u201d ({first.status.value}) already "
-            f"invites employers about these graduates: same instrument, year {first.year} "
-            "and programme; close it first, or edit it",
+            _(
+                "campaign %(id)s \u201c%(name)s\u201d (%(status)s) already invites employers "
+                "about these graduates: same instrument, year %(year)s and programme; close it "
+                "first, or edit it",
+                id=first.id,
+                name=first.name,
+                status=first.status.value,
+                year=first.year,
+            ),
             first,
         )
 
@@ -331,7 +353,7 @@ def update_campaign(
     only its name, closing date, reminders and texts (the invited pairs are fixed).
     Raises :class:`CampaignError` as :func:`create_campaign` does."""
     if campaign.status == CampaignStatus.ARCHIVED:
-        raise CampaignError("an archived campaign cannot be changed")
+        raise CampaignError(_("an archived campaign cannot be changed"))
     if not isinstance(opens_on, dt.date) or not isinstance(closes_on, dt.date):
         raise CampaignError("opening and closing dates must be dates (YYYY-MM-DD)", "opens_on")
     if closes_on < opens_on:
@@ -374,7 +396,7 @@ def update_campaign(
         campaign.programmes = programmes
         campaign.opens_on = opens_on
     elif opens_on != campaign.opens_on:
-        raise CampaignError("the opening date of an opened campaign cannot change", "opens_on")
+        raise CampaignError(_("the opening date of an opened campaign cannot change"), "opens_on")
     name = (name or "").strip()
     if not name:
         raise CampaignError("give the campaign a name", "name")
@@ -403,11 +425,14 @@ def update_campaign(
     return campaign
 
 
-def change_status(session: Session, campaign: Campaign, new: CampaignStatus) -> Campaign:
+def change_status(
+    session: Session, campaign: Campaign, new: CampaignStatus, *, allow_duplicate: bool = False
+) -> Campaign:
     """Move a campaign to ``new`` (see :data:`TRANSITIONS`); audited.
 
     Opening needs invitations (a campaign that invites nobody opens nothing) and no other
-    draft or open campaign of the same instrument × programme × year; closing stops every
+    draft or open campaign of the same instrument × programme × year (unless
+    ``allow_duplicate``, as its creation was asked); closing stops every
     link at once (they answer "closed", the numbers stop moving); reopening a closed
     campaign is recorded as such in the audit log.
     """
@@ -423,19 +448,21 @@ def change_status(session: Session, campaign: Campaign, new: CampaignStatus) -> 
             )
         )
         if not count:
+            reason = nobody_invited(session, campaign)
             raise CampaignError(
-                "the campaign invites nobody: add employer-graduate pairs before opening it"
+                _("the campaign invites nobody, so it is not opened: %(reason)s", reason=reason)
             )
-        _refuse_duplicate(
-            session,
-            {
-                "institution_id": campaign.institution_id,
-                "instrument_id": campaign.instrument_version.instrument_id,
-                "programme_ids": [p.id for p in campaign.programmes],
-                "year": campaign.year,
-            },
-            campaign.id,
-        )
+        if not allow_duplicate:
+            _refuse_duplicate(
+                session,
+                {
+                    "institution_id": campaign.institution_id,
+                    "instrument_id": campaign.instrument_version.instrument_id,
+                    "programme_ids": [p.id for p in campaign.programmes],
+                    "year": campaign.year,
+                },
+                campaign.id,
+            )
     campaign.status = new
     session.flush()
     data_changed(session, campaign.institution_id)
@@ -594,29 +621,13 @@ def invitation_query(
     return query
 
 
-def status_counts(session: Session, campaign_id: int, today: dt.date) -> dict[str, int]:
-    """How many invitations of a campaign are in each status (every status present)."""
-    status_ = status_expression(today)
-    rows = session.execute(
-        select(status_, func.count(Invitation.id))
-        .select_from(Invitation)
-        .join(Campaign, Campaign.id == Invitation.campaign_id)
-        .outerjoin(Response, Response.invitation_id == Invitation.id)
-        .where(Invitation.campaign_id == campaign_id)
-        .group_by(status_)
-    ).all()
-    counts = {s.value: 0 for s in InvitationStatus}
-    counts.update({status: n for status, n in rows})
-    return counts
-
-
 def withdraw_invitation(session: Session, invitation: Invitation) -> Invitation:
     """Withdraw one link: it answers a polite "withdrawn" page from now on, gets no more
     e-mail and stops counting as invited. A submitted response cannot be withdrawn."""
     if invitation.withdrawn_at is not None:
-        raise CampaignError("this link was already withdrawn")
+        raise CampaignError(_("this link was already withdrawn"))
     if _submitted(session, invitation):
-        raise CampaignError("the employer has submitted: a received answer is not withdrawn")
+        raise CampaignError(_("the employer has submitted: a received answer is not withdrawn"))
     invitation.withdrawn_at = utcnow()
     session.flush()
     data_changed(session, invitation.campaign.institution_id)
@@ -635,7 +646,7 @@ def reissue_invitation(session: Session, invitation: Invitation, *, secret_key: 
     again: it counts as not sent until the next send. A withdrawn link comes back to life;
     a draft the employer saved stays with the new link. Returns the new token."""
     if _submitted(session, invitation):
-        raise CampaignError("the employer has submitted: there is nothing to answer any more")
+        raise CampaignError(_("the employer has submitted: there is nothing to answer any more"))
     token = assign_token(invitation, secret_key)
     invitation.issue += 1
     invitation.withdrawn_at = None
@@ -693,6 +704,41 @@ def in_cohort_conditions(campaign: Campaign) -> tuple[ColumnElement[bool], ...]:
     return (
         Graduate.graduation_year == campaign.year,
         Graduate.institution_id == campaign.institution_id,
+    )
+
+
+def nobody_invited(session: Session, campaign: Campaign) -> str:
+    """Why a campaign has no invitation, and what would give it some (for a refusal)."""
+    cohort = f"{', '.join(sorted(p.code for p in campaign.programmes))} ({campaign.year})"
+    graduates = session.scalar(
+        select(func.count(Graduate.id))
+        .join(campaign_programmes, in_cohort_join(campaign))
+        .where(*in_cohort_conditions(campaign))
+    )
+    if not graduates:
+        return _(
+            "the registry has no graduate of %(cohort)s; import the graduates and their "
+            "employment records first",
+            cohort=cohort,
+        )
+    employed = session.scalar(
+        select(func.count(func.distinct(EmploymentRecord.graduate_id)))
+        .join(Graduate, Graduate.id == EmploymentRecord.graduate_id)
+        .join(campaign_programmes, in_cohort_join(campaign))
+        .where(*in_cohort_conditions(campaign))
+    )
+    if not employed:
+        return _(
+            "none of the %(count)s graduate(s) of %(cohort)s has an employment record, so no "
+            "employer can be asked about them; import the employment records, or add "
+            "employer-graduate pairs by hand",
+            count=graduates,
+            cohort=cohort,
+        )
+    return _(
+        "every employer-graduate pair of %(cohort)s was left out or withdrawn; add pairs "
+        "before opening it",
+        cohort=cohort,
     )
 
 

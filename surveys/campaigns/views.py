@@ -143,7 +143,7 @@ def index():
 
 
 def _fill_choices(form: CampaignForm, institution_id: int) -> None:
-    choices = workspace.form_choices(db.session, institution_id)
+    choices = workspace.form_choices(db.session, institution_id, _language())
     form.instrument_version.choices = select_choices(choices["versions"])
     form.programmes.choices = select_choices(choices["programmes"])
 
@@ -372,8 +372,7 @@ def show(campaign_id: int):
     if status not in (None, *STATUS_FILTERS):
         status = None
     search = text_arg("q")
-    counts = services.status_counts(db.session, campaign.id, today)
-    summary = workspace.summary(counts)
+    summary, by_programme = workspace.campaign_numbers(db.session, campaign, today)
     chart = figures.responses_per_day(
         submissions_per_day(db.session, campaign.id, current_app.config["HAMKOR_TIMEZONE"]),
         invited=summary["invited"],
@@ -385,10 +384,7 @@ def show(campaign_id: int):
         "campaigns/show.html",
         campaign=campaign,
         summary=summary,
-        by_programme=[
-            (code, workspace.summary(numbers))
-            for code, numbers in workspace.counts_by_programme(db.session, campaign, today)
-        ],
+        by_programme=by_programme,
         chart=chart,
         page=page,
         status=status,
@@ -548,42 +544,42 @@ def letters(campaign_id: int):
 # --- one invitation -----------------------------------------------------------------------
 
 
-@bp.post("/invitations/<int:invitation_id>/withdraw")
-@roles_required(*STAFF)
-def withdraw(invitation_id: int):
+def _change_invitation(invitation_id: int, change, done: str):
+    """A button's change to one link (``change(session, invitation)``): done, or refused
+    with the reason; back to the campaign page either way."""
     invitation = _invitation(invitation_id)
     if not ButtonForm().validate():
         abort(400)
     try:
-        services.withdraw_invitation(db.session, invitation)
+        change(db.session, invitation)
     except services.CampaignError as exc:
         _refused(exc)
     else:
-        flash(
-            _("Link withdrawn: the employer now sees a polite \u201cwithdrawn\u201d page."),
-            "success",
-        )
+        flash(done, "success")
     return redirect(url_for(".show", campaign_id=invitation.campaign_id), 303)
+
+
+@bp.post("/invitations/<int:invitation_id>/withdraw")
+@roles_required(*STAFF)
+def withdraw(invitation_id: int):
+    return _change_invitation(
+        invitation_id,
+        services.withdraw_invitation,
+        _("Link withdrawn: the employer now sees a polite \u201cwithdrawn\u201d page."),
+    )
 
 
 @bp.post("/invitations/<int:invitation_id>/reissue")
 @roles_required(*STAFF)
 def reissue(invitation_id: int):
-    invitation = _invitation(invitation_id)
-    if not ButtonForm().validate():
-        abort(400)
-    try:
-        services.reissue_invitation(
-            db.session, invitation, secret_key=current_app.config["SECRET_KEY"]
-        )
-    except services.CampaignError as exc:
-        _refused(exc)
-    else:
-        flash(
-            _("New link made; the old one no longer opens. Send the invitations to mail it."),
-            "success",
-        )
-    return redirect(url_for(".show", campaign_id=invitation.campaign_id), 303)
+    secret_key = current_app.config["SECRET_KEY"]
+    return _change_invitation(
+        invitation_id,
+        lambda session, invitation: services.reissue_invitation(
+            session, invitation, secret_key=secret_key
+        ),
+        _("New link made; the old one no longer opens. Send the invitations to mail it."),
+    )
 
 
 @bp.route("/invitations/<int:invitation_id>/response")

@@ -13,6 +13,7 @@ import math
 from collections import defaultdict
 from typing import Any
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
@@ -61,21 +62,32 @@ def campaigns_of(session: Session, institution_id: int | None) -> list[tuple[Cam
     return [(c, counts.get(c.id, {"invited": 0, "sent": 0, "submitted": 0})) for c in campaigns]
 
 
-def form_choices(session: Session, institution_id: int) -> dict[str, list[tuple[int, str]]]:
-    """Instrument versions (every institution may use them) and the institution's programmes."""
+def form_choices(
+    session: Session, institution_id: int, language: str
+) -> dict[str, list[tuple[int, str]]]:
+    """Instrument versions (every institution may use them) and the institution's programmes,
+    named in ``language`` where they have a name in it."""
+    from surveys.instruments.definitions import text
+
     versions = session.execute(
-        select(InstrumentVersion.id, Instrument.name, InstrumentVersion.version)
+        select(
+            InstrumentVersion.id,
+            InstrumentVersion.version,
+            InstrumentVersion.definition,
+            Instrument.name,
+        )
         .join(Instrument, Instrument.id == InstrumentVersion.instrument_id)
         .order_by(Instrument.name, InstrumentVersion.version.desc())
     ).all()
-    programmes = session.execute(
-        select(Programme.id, Programme.code, Programme.name)
-        .where(Programme.institution_id == institution_id)
-        .order_by(Programme.code)
-    ).all()
+    programmes = session.scalars(
+        select(Programme).where(Programme.institution_id == institution_id).order_by(Programme.code)
+    )
     return {
-        "versions": [(vid, f"{name} v{number}") for vid, name, number in versions],
-        "programmes": [(pid, f"{code} \u2014 {name}") for pid, code, name in programmes],
+        "versions": [
+            (vid, f"{text(definition.get('title'), language) or name} v{number}")
+            for vid, number, definition, name in versions
+        ],
+        "programmes": [(p.id, f"{p.code} \u2014 {p.name_in(language)}") for p in programmes],
     }
 
 
@@ -119,13 +131,13 @@ def invitation_page(
     return InvitationPage(rows, total or 0, page, per_page)
 
 
-def counts_by_programme(
+def campaign_numbers(
     session: Session, campaign: Campaign, today: dt.date
-) -> list[tuple[str, dict[str, int]]]:
-    """(programme code, invitations per status) of a campaign, by programme code."""
+) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any]]]]:
+    """The campaign page's numbers (see :func:`summary`): overall, and per programme code."""
     status_ = status_expression(today)
     rows = session.execute(
-        select(Programme.code, status_, func.count(Invitation.id))
+        select(Programme.code, status_, func.count(Invitation.id), func.count(Invitation.sent_at))
         .select_from(Invitation)
         .join(Campaign, Campaign.id == Invitation.campaign_id)
         .join(Graduate, Graduate.id == Invitation.graduate_id)
@@ -134,25 +146,34 @@ def counts_by_programme(
         .where(Invitation.campaign_id == campaign.id)
         .group_by(Programme.code, status_)
     ).all()
-    result: dict[str, dict[str, int]] = defaultdict(lambda: {s.value: 0 for s in InvitationStatus})
-    for code, status, count in rows:
-        result[code][status] = count
-    return sorted(result.items())
+    empty = {s.value: 0 for s in InvitationStatus}
+    overall, overall_sent = dict(empty), 0
+    by_programme: dict[str, dict[str, int]] = defaultdict(lambda: dict(empty))
+    sent: dict[str, int] = defaultdict(int)
+    for code, status, count, mailed in rows:
+        by_programme[code][status] = count
+        overall[status] += count
+        if status != InvitationStatus.WITHDRAWN:
+            sent[code] += mailed
+            overall_sent += mailed
+    return summary(overall, overall_sent), [
+        (code, summary(counts, sent[code])) for code, counts in sorted(by_programme.items())
+    ]
 
 
-def summary(counts: dict[str, int]) -> dict[str, Any]:
-    """The campaign page's headline numbers from counts per status.
+def summary(counts: dict[str, int], sent: int) -> dict[str, Any]:
+    """Headline numbers from counts per status and the number of links e-mailed.
 
-    Invited: every link not withdrawn; sent: the mail server accepted it (and whatever
-    happened after: opened, draft, submitted, declined, expired); opened: the employer
-    opened the form at least once (draft and submitted included); rate: submitted/invited.
+    Invited: every link not withdrawn; sent: the mail server accepted its e-mail (a link
+    handed over on a printed letter and answered was opened, not sent); opened: the
+    employer opened the form at least once (draft and submitted included); rate:
+    submitted/invited.
     """
     invited = sum(n for status, n in counts.items() if status != InvitationStatus.WITHDRAWN)
-    after_sending = ("sent", "opened", "draft", "submitted", "declined", "expired")
     opened = counts["opened"] + counts["draft"] + counts["submitted"]
     return {
         "invited": invited,
-        "sent": sum(counts[s] for s in after_sending),
+        "sent": sent,
         "opened": opened,
         "draft": counts["draft"],
         "submitted": counts["submitted"],
@@ -237,8 +258,10 @@ def pair_choices(session: Session, campaign: Campaign) -> dict[str, list[tuple[i
 def _check_draft(campaign: Campaign) -> None:
     if campaign.status != CampaignStatus.DRAFT:
         raise CampaignError(
-            "pairs are chosen while the campaign is a draft; withdraw a link of an opened "
-            "campaign instead"
+            _(
+                "pairs are chosen while the campaign is a draft; withdraw a link of an "
+                "opened campaign instead"
+            )
         )
 
 
@@ -258,7 +281,7 @@ def _checked_pair(
         or graduate.programme_id not in programme_ids
         or graduate.graduation_year != campaign.year
     ):
-        raise CampaignError(f"{where}the graduate is not of this campaign's programmes and year")
+        raise CampaignError(where + _("the graduate is not of this campaign's programmes and year"))
     link = session.scalar(
         select(EmployerLink).where(
             EmployerLink.institution_id == campaign.institution_id,
@@ -266,7 +289,7 @@ def _checked_pair(
         )
     )
     if link is None:
-        raise CampaignError(f"{where}the employer is not in your institution's registry")
+        raise CampaignError(where + _("the employer is not in your institution's registry"))
     exists = session.scalar(
         select(Invitation.id).where(
             Invitation.campaign_id == campaign.id,
@@ -275,7 +298,14 @@ def _checked_pair(
         )
     )
     if exists:
-        raise CampaignError(f"{where}{link.name} is already invited to assess {graduate.full_name}")
+        raise CampaignError(
+            where
+            + _(
+                "%(employer)s is already invited to assess %(graduate)s",
+                employer=link.name,
+                graduate=graduate.full_name,
+            )
+        )
     return link
 
 
@@ -364,8 +394,11 @@ def upload_pairs(
         return UploadResult(
             0,
             [
-                f"{filename}: the first row must name the columns student_number and "
-                "tax_number (the graduate's student number, the employer's tax number)"
+                _(
+                    "%(file)s: the first row must name the columns student_number and "
+                    "tax_number (the graduate's student number, the employer's tax number)",
+                    file=filename,
+                )
             ],
         )
     graduates = dict(
@@ -389,7 +422,9 @@ def upload_pairs(
     try:
         for number, cells in table.rows():
             if number > MAX_UPLOAD_ROWS + 1:
-                errors.append(f"{filename}: more than {MAX_UPLOAD_ROWS} rows")
+                errors.append(
+                    _("%(file)s: more than %(rows)s rows", file=filename, rows=MAX_UPLOAD_ROWS)
+                )
                 break
             student = str(cells[graduate_col] if graduate_col < len(cells) else "").strip()
             tax = str(cells[employer_col] if employer_col < len(cells) else "").strip()
@@ -398,24 +433,44 @@ def upload_pairs(
             if tax.endswith(".0"):
                 tax = tax[:-2]
             if student not in graduates:
-                errors.append(f"row {number}: no graduate with student number {student!r}")
+                errors.append(
+                    _(
+                        "row %(number)s: no graduate with student number \u201c%(value)s\u201d",
+                        number=number,
+                        value=student,
+                    )
+                )
                 continue
             if tax not in employers:
-                errors.append(f"row {number}: no employer with tax number {tax!r} in your registry")
+                errors.append(
+                    _(
+                        "row %(number)s: no employer with tax number \u201c%(value)s\u201d in "
+                        "your registry",
+                        number=number,
+                        value=tax,
+                    )
+                )
                 continue
             pair = (graduates[student], employers[tax])
             if pair in seen:
-                errors.append(f"row {number}: the same pair as an earlier row")
+                errors.append(_("row %(number)s: the same pair as an earlier row", number=number))
                 continue
             seen.add(pair)
             try:
-                links.append((pair[0], _checked_pair(session, campaign, *pair, f"row {number}: ")))
+                links.append(
+                    (
+                        pair[0],
+                        _checked_pair(
+                            session, campaign, *pair, _("row %(number)s: ", number=number)
+                        ),
+                    )
+                )
             except CampaignError as exc:
                 errors.append(str(exc))
     except FileProblem as exc:
         errors.append(str(exc))
     if not errors and not links:
-        errors.append(f"{filename}: no rows")
+        errors.append(_("%(file)s: no rows", file=filename))
     if errors:  # nothing was written: every row is checked before the first insert
         return UploadResult(0, errors)
     for graduate_id, link in links:

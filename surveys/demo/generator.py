@@ -592,6 +592,9 @@ class _DemoBuilder:
                         opens_on=opens,
                         closes_on=closes,
                         status=CampaignStatus.OPEN if is_open else CampaignStatus.CLOSED,
+                        # a reminder a week and two weeks after the invitation, as a
+                        # quality office would set it (the campaign page shows it)
+                        reminder_days=(7, 14),
                     )
                     create_invitations(
                         self.session,

@@ -43,12 +43,14 @@ class LinkUnavailable(Exception):
         campaign: Campaign | None = None,
         *,
         submitted_at: dt.datetime | None = None,
+        language: str | None = None,
     ):
         super().__init__(reason)
         self.reason = reason
         self.status = status
         self.campaign = campaign
         self.submitted_at = submitted_at
+        self.language = language  #: the invitation's, so the page speaks as its form did
 
 
 class AlreadySubmitted(Exception):
@@ -118,18 +120,24 @@ def open_link(
         raise LinkUnavailable("unknown", 404)
     campaign = invitation.campaign
     if invitation.withdrawn_at is not None:
-        raise LinkUnavailable("withdrawn", 410, campaign)
+        raise LinkUnavailable("withdrawn", 410, campaign, language=invitation.language)
     if invitation.declined_at is not None:
-        raise LinkUnavailable("declined", 410, campaign)
+        raise LinkUnavailable("declined", 410, campaign, language=invitation.language)
     if campaign.status == CampaignStatus.DRAFT or (
         campaign.status == CampaignStatus.OPEN and today < campaign.opens_on
     ):
-        raise LinkUnavailable("not_open", 404, campaign)
+        raise LinkUnavailable("not_open", 404, campaign, language=invitation.language)
     if not campaign.is_accepting(today):
         response = find_response(session, invitation)
         if response is not None and response.status == ResponseStatus.SUBMITTED:
-            raise LinkUnavailable("received", 410, campaign, submitted_at=response.submitted_at)
-        raise LinkUnavailable("closed", 410, campaign)
+            raise LinkUnavailable(
+                "received",
+                410,
+                campaign,
+                submitted_at=response.submitted_at,
+                language=invitation.language,
+            )
+        raise LinkUnavailable("closed", 410, campaign, language=invitation.language)
     return invitation
 
 

@@ -25,7 +25,7 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import get_locale
+from flask_babel import get_locale, refresh
 from flask_babel import gettext as _
 
 from surveys.campaigns.models import Invitation
@@ -67,6 +67,10 @@ def _failed_lookup(response) -> bool:
 def link_unavailable(exc: services.LinkUnavailable):
     if request.path.endswith("/autosave"):
         return jsonify(error=exc.reason), exc.status
+    # the page in the invitation's language, as its form and e-mail were (unless the
+    # employer chose another): the locale is chosen again now that the language is known
+    g.invitation_language = exc.language
+    refresh()
     submitted_at = _local(exc.submitted_at)
     return render_template(
         "responses/unavailable.html", reason=exc.reason, exc=exc, submitted_at=submitted_at

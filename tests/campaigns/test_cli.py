@@ -8,7 +8,8 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from surveys.campaigns.models import Campaign, Invitation
+from surveys.audit.models import AuditEvent
+from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
 from surveys.campaigns.tokens import find_invitation
 from surveys.instruments.services import latest_version, load_builtin_instruments
 from surveys.orm import utcnow
@@ -208,11 +209,32 @@ def test_invite_adds_only_missing_pairs(runner, db, registry, make_graduate, mak
     assert runner.invoke(["campaigns", "invite", "999"]).exit_code == 2
 
 
-def test_create_warns_when_nobody_is_employed(runner, db, registry, make_programme):
-    make_programme(registry["institution"], code="EMPTY")
+def test_create_refuses_to_open_a_campaign_that_invites_nobody(
+    runner, db, registry, make_programme, make_graduate
+):
+    empty = make_programme(registry["institution"], code="EMPTY")
     db.commit()
-    result = runner.invoke([*CREATE[:9], "EMPTY", *CREATE[12:]])
+    create_empty = [*CREATE[:9], "EMPTY", *CREATE[12:]]
+    result = runner.invoke(create_empty)
+    assert result.exit_code == 2
+    assert "the campaign invites nobody, so it is not opened" in result.output
+    assert "the registry has no graduate of EMPTY (2025)" in result.output
+    # graduates, but nobody employs them: said so, and still nothing is created
+    make_graduate(empty, graduation_year=2025, full_name="Nodira Yusupova")
+    make_graduate(empty, graduation_year=2025, full_name="Olim Qodirov")
+    db.commit()
+    result = runner.invoke(create_empty)
+    assert result.exit_code == 2
+    assert "none of the 2 graduate(s) of EMPTY (2025) has an employment record" in result.output
+    db.expire_all()
+    assert db.scalars(select(Campaign)).all() == []
+    assert db.scalars(select(AuditEvent).where(AuditEvent.action.like("campaigns.%"))).all() == []
+    # a draft may start empty (staff add pairs to it), and is told what it lacks
+    result = runner.invoke([*create_empty, "--draft"])
     assert result.exit_code == 0, result.output
     assert "created with 0 invitation(s)" in result.output
-    assert "no graduate of EMPTY (2025) has an employment record" in result.output
-    assert "hamkor campaigns invite" in result.output
+    assert "Warning: the draft invites nobody yet: none of the 2 graduate(s)" in result.output
+    campaign = db.scalars(select(Campaign)).one()
+    assert campaign.status == CampaignStatus.DRAFT
+    opened = runner.invoke(["campaigns", "status", str(campaign.id), "open"])
+    assert opened.exit_code == 2 and "has an employment record" in opened.output

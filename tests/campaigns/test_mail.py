@@ -27,6 +27,7 @@ from surveys.campaigns.services import create_invitations
 from surveys.extensions import db as _db
 from surveys.instruments.services import latest_version, load_builtin_instruments
 from surveys.orm import utcnow
+from surveys.registry.models import EmployerLink, Graduate
 from surveys.responses.models import Response, ResponseStatus
 from tests.campaigns.builders import SECRET, campaign_for, employ
 from tests.campaigns.smtp import SmtpServer, bodies, free_port
@@ -275,3 +276,64 @@ def test_only_an_open_campaign_is_mailed(app, runner, db, smtp, campaign):
     with pytest.raises(DeliveryError, match="no campaign with id 999"):
         _deliver(app, 999, "invite")
     assert smtp.recorder.messages == []
+
+
+def test_names_are_escaped_in_the_html_part_and_the_link_is_clickable(app, db, smtp, campaign):
+    # the messages are rendered once per language and step, and each fills in its names:
+    # what an employer reads must be its own, escaped in HTML, and in every language
+    link = db.scalars(select(Invitation).where(Invitation.campaign_id == campaign.id)).first()
+    employer_link = db.scalars(
+        select(EmployerLink).where(EmployerLink.employer_id == link.employer_id)
+    ).one()
+    employer_link.name = 'Tom & <b>"Jerry"</b> LLC'
+    db.get(Graduate, link.graduate_id).full_name = "Ольга <Ким>"
+    db.commit()
+    assert _deliver(app, campaign.id, "invite").sent == 3
+    message = smtp.recorder.to(link.email)[0]
+    text, html = bodies(message)
+    assert 'Dear Tom & <b>"Jerry"</b> LLC,' in text
+    assert "Tom &amp; &lt;b&gt;&#34;Jerry&#34;&lt;/b&gt; LLC" in html and "<b>" not in html
+    assert "Ольга &lt;Ким&gt;" in html and "Ольга <Ким>" in text
+    assert message["Subject"] == "Karshi Institute asks for your assessment of Ольга <Ким>"
+    personal = "http://hamkor.test/s/"
+    # the link in the text is an anchor in the HTML part, the same as the button's
+    anchors = [a for a in html.split('href="')[1:] if a.startswith(personal)]
+    assert len(anchors) == 3  # the text's link, the button, the decline link
+    assert anchors[0].split('"')[0] == anchors[1].split('"')[0]
+    # the other two employers got their own names and links
+    others = [m for m in smtp.recorder.messages if m["To"] != link.email]
+    assert all("Jerry" not in bodies(m)[0] and "Ольга" not in m["Subject"] for m in others)
+    assert len({bodies(m)[0] for m in smtp.recorder.messages}) == 3
+
+
+def test_a_batch_hands_its_connections_back_as_it_found_them(app, db, smtp, campaign):
+    # the batch commits without waiting for the disk on its own connection only
+    postgresql = app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    setting = "SHOW synchronous_commit" if postgresql else "PRAGMA synchronous"
+    with app.app_context():
+        _db.engine.dispose()
+        with _db.engine.connect() as conn:
+            default = conn.exec_driver_sql(setting).scalar()
+        _db.engine.dispose()
+        _deliver(app, campaign.id, "invite")
+        with _db.engine.connect() as first, _db.engine.connect() as second:  # the batch's two
+            assert first.exec_driver_sql(setting).scalar() == default
+            assert second.exec_driver_sql(setting).scalar() == default
+
+
+def test_an_address_with_a_line_break_is_refused_not_sent_elsewhere(app, db, smtp, campaign):
+    # an address cannot inject a header (Bcc) nor be "repaired" into another address
+    invitation = _invitations(db, campaign)[0]
+    invitation.email = "hr0@example.org\r\nBcc: someone@elsewhere.example"
+    db.commit()
+    result = _deliver(app, campaign.id, "invite")
+    assert (result.sent, result.failed) == (2, 1)
+    assert all(m["Bcc"] is None for m in smtp.recorder.messages)
+    assert sorted(m["To"] for m in smtp.recorder.messages) == [
+        "hr1@example.org",
+        "hr2@example.org",
+    ]
+    refused = db.scalars(
+        select(DeliveryAttempt).where(DeliveryAttempt.invitation_id == invitation.id)
+    ).one()
+    assert refused.state == DeliveryState.FAILED and refused.smtp_code == 553

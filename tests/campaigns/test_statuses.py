@@ -125,8 +125,10 @@ def test_a_declined_link_gets_a_polite_page_and_stops_opening(client, runner, db
     answer = client.post(
         path, data={"csrf_token": csrf_token_from(page.text)}, follow_redirects=True
     )
-    assert answer.status_code == 410 and "You declined this invitation" in answer.text
-    again = client.get(f"/s/{token_for(invitation.nonce, SECRET)}")
+    # the link's language (Uzbek) before and after, whatever the browser prefers
+    assert '<html lang="uz">' in page.text and '<html lang="uz">' in answer.text
+    assert answer.status_code == 410 and "Siz bu taklifni rad etdingiz" in answer.text
+    again = client.get(f"/s/{token_for(invitation.nonce, SECRET)}?lang=en")
     assert again.status_code == 410 and "You declined this invitation" in again.text
     assert [r["id"] for r in _rows(runner, "--status", "declined")] == [invitation.id]
     assert invitation.id not in {r["id"] for r in _rows(runner, "--status", "open")}
@@ -143,7 +145,9 @@ def test_withdraw_then_reissue(app, client, runner, db, world):
     old_path = f"/s/{token_for(invitation.nonce, SECRET)}"
     result = runner.invoke(["invitations", "withdraw", str(invitation.id)])
     assert result.exit_code == 0 and "withdrawn" in result.output
-    page = client.get(old_path)
+    page = client.get(old_path, headers={"Accept-Language": "ru"})
+    assert page.status_code == 410 and "Bu taklifnoma bekor qilingan" in page.text  # its language
+    page = client.get(f"{old_path}?lang=en")
     assert page.status_code == 410 and "This invitation was withdrawn" in page.text
     assert [r["status"] for r in _rows(runner) if r["id"] == invitation.id] == ["withdrawn"]
     again = runner.invoke(["invitations", "withdraw", str(invitation.id)])

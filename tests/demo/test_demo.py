@@ -79,6 +79,8 @@ def test_demo_is_realistic_and_the_same_for_the_same_seed(app, runner, database_
             select(Campaign).where(Campaign.status == CampaignStatus.OPEN)
         ).all()
         assert open_campaigns and all(c.is_accepting(dt.date.today()) for c in open_campaigns)
+        # the open campaigns remind a week and two weeks after the invitation
+        assert all(list(c.reminder_days) == [7, 14] for c in open_campaigns)
         unanswered = session.scalars(
             select(Invitation)
             .where(Invitation.campaign_id.in_([c.id for c in open_campaigns]))
