@@ -11,6 +11,7 @@ import datetime as dt
 import string
 from collections.abc import Iterable, Mapping
 
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
@@ -707,6 +708,15 @@ def in_cohort_conditions(campaign: Campaign) -> tuple[ColumnElement[bool], ...]:
     )
 
 
+def employed_during(campaign: Campaign) -> ColumnElement[bool]:
+    """Employment records that overlap the campaign's period (``opens_on``–``closes_on``):
+    the employers who employ the graduate while the campaign asks them about it. A job that
+    ended before the campaign opens, or starts after it closes, invites nobody."""
+    return (EmploymentRecord.start_date <= campaign.closes_on) & (
+        EmploymentRecord.end_date.is_(None) | (EmploymentRecord.end_date >= campaign.opens_on)
+    )
+
+
 def nobody_invited(session: Session, campaign: Campaign) -> str:
     """Why a campaign has no invitation, and what would give it some (for a refusal)."""
     cohort = f"{', '.join(sorted(p.code for p in campaign.programmes))} ({campaign.year})"
@@ -725,15 +735,18 @@ def nobody_invited(session: Session, campaign: Campaign) -> str:
         select(func.count(func.distinct(EmploymentRecord.graduate_id)))
         .join(Graduate, Graduate.id == EmploymentRecord.graduate_id)
         .join(campaign_programmes, in_cohort_join(campaign))
-        .where(*in_cohort_conditions(campaign))
+        .where(*in_cohort_conditions(campaign), employed_during(campaign))
     )
     if not employed:
         return _(
-            "none of the %(count)s graduate(s) of %(cohort)s has an employment record, so no "
-            "employer can be asked about them; import the employment records, or add "
-            "employer-graduate pairs by hand",
+            "none of the %(count)s graduate(s) of %(cohort)s has an employment record that "
+            "overlaps the campaign's period (%(opens)s – %(closes)s), so no employer can be "
+            "asked about them; import the employment records, or add employer-graduate pairs "
+            "by hand",
             count=graduates,
             cohort=cohort,
+            opens=format_date(campaign.opens_on),
+            closes=format_date(campaign.closes_on),
         )
     return _(
         "every employer-graduate pair of %(cohort)s was left out or withdrawn; add pairs "
@@ -748,8 +761,9 @@ def create_invitations(
     """Invite each employer to assess each graduate of the campaign it employs.
 
     Pairs come from employment records of graduates of the campaign's programmes and
-    graduation year. Idempotent: pairs already invited are skipped, so re-running after an
-    import adds only the new ones. Returns the invitations created now. Each is addressed to
+    graduation year that overlap the campaign's period (:func:`employed_during`).
+    Idempotent: pairs already invited are skipped, so re-running after an import adds only
+    the new ones. Returns the invitations created now. Each is addressed to
     the contact e-mail the campaign's institution keeps for the employer (its own link; never
     another institution's), in ``language`` (default Uzbek), with a fresh token.
     """
@@ -769,7 +783,7 @@ def create_invitations(
             & (EmployerLink.institution_id == campaign.institution_id),
         )
         .join(campaign_programmes, in_cohort_join(campaign))
-        .where(*in_cohort_conditions(campaign))
+        .where(*in_cohort_conditions(campaign), employed_during(campaign))
         .distinct()
         .order_by(EmploymentRecord.employer_id, EmploymentRecord.graduate_id)
     ).all()

@@ -160,3 +160,24 @@ def test_unknown_language_is_refused(db, attestation, make_programme):
     campaign = campaign_for(db, attestation, [make_programme()])
     with pytest.raises(CampaignError, match="language must be one of uz, ru, en, got 'de'"):
         create_invitations(db, campaign, secret_key=SECRET, language="de")
+
+
+def test_only_employment_that_overlaps_the_campaigns_period_invites(
+    app, db, attestation, make_programme, make_graduate, make_employer
+):
+    programme = make_programme()
+    campaign = campaign_for(db, attestation, [programme])
+    opens, closes = campaign.opens_on, campaign.closes_on
+    acme = make_employer(programme.institution, contact_email="hr@acme.example")
+    current, left, ending, future = (
+        make_graduate(programme, graduation_year=2025) for _ in range(4)
+    )
+    employ(db, current, acme, start=opens - dt.timedelta(days=90))  # still there
+    employ(db, left, acme, start=opens - dt.timedelta(days=200)).end_date = (
+        opens - dt.timedelta(days=1)  # left the day before the campaign opened
+    )
+    employ(db, ending, acme, start=opens - dt.timedelta(days=200)).end_date = opens
+    employ(db, future, acme, start=closes + dt.timedelta(days=1))  # starts after it closes
+    db.flush()
+    created = create_invitations(db, campaign, secret_key=SECRET)
+    assert {i.graduate_id for i in created} == {current.id, ending.id}
