@@ -99,7 +99,7 @@ class Table:
         try:
             next(records)  # the header (row 1), already read
             for number, cells in enumerate(records, start=2):
-                if not all(_is_blank(c) for c in cells):
+                if not _is_blank_row(cells):
                     yield number, cells
         finally:
             close = getattr(records, "close", None)
@@ -258,6 +258,15 @@ def _open_xlsx(data: bytes, filename: str, kind: str) -> Table:
 
 def _is_blank(cell: Any) -> bool:
     return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _is_blank_row(cells: list[Any]) -> bool:
+    """Whether every cell is blank (a loop, not ``all()`` over a generator: the first
+    cell of a data row is nearly always filled, and this runs for every row)."""
+    for cell in cells:
+        if cell is not None and (not isinstance(cell, str) or cell.strip()):
+            return False
+    return True
 
 
 def _table(
