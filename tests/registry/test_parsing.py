@@ -73,6 +73,33 @@ def test_free_text_makes_each_run_of_white_space_one_space(request_context):
     assert parse("\u00a0Karimov\t\tAlisher  o\u2019g\u2018li\n") == "Karimov Alisher o’g‘li"
 
 
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<t>Karimov Alisher</t>",
+        '<t xml:space="preserve">  two  spaces </t>',
+        "<t/>",
+        "",
+        '<r><rPr><b/></rPr><t>Bold</t></r><r><t xml:space="preserve"> and plain</t></r>',
+        '<t>Plain </t><r><t>then rich</t></r><rPh sb="0" eb="1"><t>phonetic</t></rPh>',
+        '<r><t>rich first</t></r><t>plain</t><phoneticPr fontId="1"/>',
+        "<t>first</t><t>last wins</t>",
+        "<r><rPr><i/></rPr></r><r><t>Иванов</t></r>",
+    ],
+)
+def test_inline_strings_read_as_openpyxl_reads_them(inner):
+    """The fast reading of inline string cells agrees with openpyxl's own, case by case."""
+    from xml.etree.ElementTree import fromstring
+
+    from openpyxl.cell.text import Text
+
+    from surveys.registry.reading import inline_string
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    node = fromstring(f'<is xmlns="{main}">{inner}</is>')
+    assert inline_string(node) == Text.from_tree(node).content
+
+
 def test_reading_arbitrary_bytes_gives_a_table_or_a_file_problem(request_context):
     @settings(max_examples=200, deadline=None)
     @given(st.binary(max_size=300), st.sampled_from(["a.csv", "a.xlsx", "a.txt", "a.xls"]))
