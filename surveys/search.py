@@ -69,8 +69,11 @@ def search_text_for(model: type[Searchable], values: Mapping[str, Any]) -> str:
     """The ``search_text`` of a ``model`` row whose fields are ``values`` (missing = empty)."""
     parts = []
     for name in model.__search_fields__:
-        for value in _values(values.get(name)):
-            folded = fold(value)
+        value = values.get(name)
+        if value is None:  # most often an empty optional field: nothing to fold
+            continue
+        for each in _values(value) if isinstance(value, Mapping) else (value,):
+            folded = fold(each)
             if folded:
                 parts.append(folded)
     return FIELD_SEPARATOR.join(parts)

@@ -7,14 +7,17 @@ file as a stream of rows (:mod:`surveys.registry.reading`) in two passes:
 1. **Check**: the header against the kind's columns (:mod:`surveys.registry.columns`), every
    cell, each row's natural key against the rows before it (a compact hash per row, not the
    row), and, chunk by chunk, against the registry (unknown programme, graduate, employer,
-   agreement). The planners decide what would be created or updated; nothing is written.
+   agreement). A dry run ("Check only") also has the planners decide what would be created
+   or updated, to count it; before a write that work is left to the second pass, which
+   does it anyway. Nothing is written.
 2. **Write**, only when no row had an error and it is not a dry run: the same rows again,
    planned and written in chunks of :data:`ROWS_PER_CHUNK` rows inside the caller's one
    transaction.
 
 Memory stays bounded by a chunk, whatever the file's size: no pass holds the file's rows.
-Existing rows are found by their natural key with a handful of queries per chunk, so
-re-importing a file updates rows and never duplicates them. ``HAMKOR_IMPORT_MAX_ROWS``
+Existing rows are found by their natural key with a handful of queries per chunk (one
+``= ANY(array)`` parameter on PostgreSQL, ``IN`` lists of at most :data:`CHUNK` on SQLite),
+so re-importing a file updates rows and never duplicates them. ``HAMKOR_IMPORT_MAX_ROWS``
 caps the rows of one file; a larger one is refused with a message naming the limit.
 """
 
@@ -27,7 +30,8 @@ from typing import Any
 
 from flask_babel import format_number
 from flask_babel import gettext as _
-from sqlalchemy import insert, select, update
+from sqlalchemy import any_, insert, literal, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from surveys.audit.services import record_event
@@ -295,11 +299,12 @@ class _Passes:
         """The file's parsed rows, :data:`ROWS_PER_CHUNK` at a time."""
         chunk: list[Record] = []
         count = 0
+        parse, result = _RowParser(self.spec, self.positions).parse, self.result
         for number, cells in self.table.rows():
             count += 1
             if max_rows is not None and count > max_rows:
                 raise _TooManyRows(number, count)
-            chunk.append(_parse_row(self.spec, number, cells, self.positions, self.result))
+            chunk.append(parse(number, cells, result))
             if len(chunk) == ROWS_PER_CHUNK:
                 yield chunk
                 chunk = []
@@ -308,9 +313,12 @@ class _Passes:
             yield chunk
         self.rows_read = count
 
-    def _plan(self, records: list[Record]) -> Any:
-        """Plan one chunk: compare its rows with the registry, decide inserts and updates."""
-        return self.planner(self.session, self.institution, records, self.positions, self.result)
+    def _plan(self, records: list[Record], *, decide: bool) -> Any:
+        """Plan one chunk: check the rows' references to the registry and, when ``decide``,
+        compare them with the registry's rows and decide inserts and updates."""
+        return self.planner(
+            self.session, self.institution, records, self.positions, self.result, decide
+        )
 
     def check(self, max_rows: int | None) -> None:
         """Read every row; collect every problem; count what the import would do."""
@@ -319,7 +327,8 @@ class _Passes:
         keys = _KeyCheck(self.spec)
         for records in self._chunks(message, max_rows):
             keys.check(records, self.result)
-            self._plan(records)
+            # only a dry run reports what would change; a write decides it in its own pass
+            self._plan(records, decide=self.dry_run)
             self.result.settle_errors(self.order)
         self.result.rows = self.rows_read
         self.estimate = self.rows_read
@@ -331,7 +340,7 @@ class _Passes:
         result = self.result
         result.created = result.updated = result.unchanged = 0
         for records in self._chunks(message, None):
-            plan = self._plan(records)
+            plan = self._plan(records, decide=True)
             if result.errors:  # the registry changed since the check: write nothing
                 raise ImportConflict(result.errors[0].expected)
             plan.write(self.session)
@@ -404,45 +413,53 @@ class Record:
     valid: bool = True
 
 
-def _parse_row(
-    spec: ImportKind,
-    number: int,
-    cells: list[Any],
-    positions: dict[str, int],
-    result: ImportResult,
-) -> Record:
-    """Parse every cell of one row, collecting all its errors (none stops the others)."""
-    record = Record(number, {}, {})
-    for column in spec.columns:
-        index = positions.get(column.name)
-        if index is None:
-            continue
-        raw = cells[index] if index < len(cells) else None
-        record.raw[column.name] = raw
-        if raw is None or (isinstance(raw, str) and not raw.strip()):
-            record.values[column.name] = None
-            if column.required:
-                result.error(number, column.name, "", _("a value (this column is required)"))
+class _RowParser:
+    """Parses the rows of one file: which cell feeds which column is worked out once, not
+    for each of a hundred thousand rows."""
+
+    def __init__(self, spec: ImportKind, positions: dict[str, int]) -> None:
+        #: (name, position in the row, required, parser) of each column the file has
+        self.columns = [
+            (column.name, positions[column.name], column.required, column.parse)
+            for column in spec.columns
+            if column.name in positions
+        ]
+        #: (start, end) columns of this kind whose dates must come in that order
+        self.ordered_dates = [
+            (start, end) for kind, start, end in ORDERED_DATES if kind == spec.name
+        ]
+
+    def parse(self, number: int, cells: list[Any], result: ImportResult) -> Record:
+        """Parse every cell of one row, collecting all its errors (none stops the others)."""
+        values: dict[str, Any] = {}
+        raws: dict[str, Any] = {}
+        record = Record(number, values, raws)
+        width = len(cells)
+        for name, index, required, parse in self.columns:
+            raw = cells[index] if index < width else None
+            raws[name] = raw
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                values[name] = None
+                if required:
+                    result.error(number, name, "", _("a value (this column is required)"))
+                    record.valid = False
+                continue
+            try:
+                values[name] = parse(raw)
+            except CellError as exc:
+                result.error(number, name, raw, str(exc))
                 record.valid = False
-            continue
-        try:
-            record.values[column.name] = column.parse(raw)
-        except CellError as exc:
-            result.error(number, column.name, raw, str(exc))
-            record.valid = False
-    for kind, start, end in ORDERED_DATES:
-        if kind != spec.name:
-            continue
-        first, last = record.values.get(start), record.values.get(end)
-        if isinstance(first, dt.date) and isinstance(last, dt.date) and last < first:
-            result.error(
-                number,
-                end,
-                record.raw.get(end),
-                _("a date on or after %(start)s (%(date)s)", start=start, date=first),
-            )
-            record.valid = False
-    return record
+        for start, end in self.ordered_dates:
+            first, last = values.get(start), values.get(end)
+            if isinstance(first, dt.date) and isinstance(last, dt.date) and last < first:
+                result.error(
+                    number,
+                    end,
+                    raws.get(end),
+                    _("a date on or after %(start)s (%(date)s)", start=start, date=first),
+                )
+                record.valid = False
+        return record
 
 
 class _KeyCheck:
@@ -459,7 +476,7 @@ class _KeyCheck:
         names = self.spec.key
         for record in records:
             key = tuple(record.values.get(name) for name in names)
-            if any(part is None for part in key):
+            if None in key:
                 continue
             first = self.first_row.setdefault(hash(key), record.row)
             if first != record.row:
@@ -485,6 +502,8 @@ class Plan:
     """The writes an import will make, decided before anything is written."""
 
     model: Any
+    #: False: only the rows' references are checked (the registry's rows are not read)
+    decide: bool = True
     inserts: list[dict[str, Any]] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
 
@@ -500,10 +519,22 @@ class Plan:
             session.execute(update(self.model), self.updates[start : start + CHUNK])
 
 
-def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
+def _one_of(session: Session, column: Any, values: Iterable[Any]) -> Iterator[Any]:
+    """Conditions "``column`` is one of ``values``", together covering all of them.
+
+    PostgreSQL gets one ``= ANY(array)`` with a single parameter: an ``IN`` list of 5,000
+    parameters costs the driver and the server five times as much, and the job thread
+    waits for Python's GIL after each round trip. SQLite gets ``IN`` lists of at most
+    :data:`CHUNK` parameters (its limit is 32,766).
+    """
     values = list(values)
+    if not values:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        yield column == any_(literal(values, postgresql.ARRAY(column.type)))
+        return
     for start in range(0, len(values), CHUNK):
-        yield values[start : start + CHUNK]
+        yield column.in_(values[start : start + CHUNK])
 
 
 def _diff(
@@ -517,7 +548,10 @@ def _diff(
     Bulk writes skip the ORM's events, so the row's ``search_text`` (when the model has one)
     is computed here, into ``wanted``, from its full values: the existing ones with the
     wanted ones on top. ``wanted`` itself is queued (callers may still fill in a new id).
+    A plan that does not decide queues and counts nothing.
     """
+    if not plan.decide:
+        return
     if issubclass(plan.model, Searchable):
         wanted["search_text"] = search_text_for(plan.model, {**(existing or {}), **wanted})
     if existing is None:
@@ -544,8 +578,8 @@ def _employers(session: Session, tax_numbers: Iterable[str]) -> dict[str, dict[s
     it finds never reaches the result, so an import cannot tell what exists elsewhere.
     """
     found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks({t for t in tax_numbers if t is not None}):
-        stmt = select(Employer.id, Employer.tax_number).where(Employer.tax_number.in_(chunk))
+    for among in _one_of(session, Employer.tax_number, {t for t in tax_numbers if t is not None}):
+        stmt = select(Employer.id, Employer.tax_number).where(among)
         found.update(_rows_by(session, stmt, lambda r: r.tax_number))
     return found
 
@@ -574,9 +608,12 @@ def _plan_programmes(
     records: list[Record],
     positions: dict[str, int],
     result: ImportResult,
+    decide: bool,
 ) -> Plan:
     """Programmes by (institution, code)."""
-    plan = Plan(Programme)
+    plan = Plan(Programme, decide)
+    if not decide:  # a programme refers to nothing: there is nothing else to check
+        return plan
     stmt = select(
         Programme.id,
         Programme.code,
@@ -614,9 +651,10 @@ def _plan_graduates(
     records: list[Record],
     positions: dict[str, int],
     result: ImportResult,
+    decide: bool,
 ) -> Plan:
     """Graduates by (institution, student number); the programme code must exist."""
-    plan = Plan(Graduate)
+    plan = Plan(Graduate, decide)
     programmes = dict(
         session.execute(
             select(Programme.code, Programme.id).where(Programme.institution_id == institution.id)
@@ -633,11 +671,10 @@ def _plan_graduates(
         Graduate.employment_status,
     )
     existing: dict[str, dict[str, Any]] = {}
-    numbers = {r.values["student_number"] for r in records if r.valid}
-    for chunk in _chunks(numbers):  # only the rows this chunk of the file may match
-        stmt = select(*columns).where(
-            Graduate.institution_id == institution.id, Graduate.student_number.in_(chunk)
-        )
+    numbers = {r.values["student_number"] for r in records if r.valid} if decide else ()
+    for among in _one_of(session, Graduate.student_number, numbers):
+        # only the rows this chunk of the file may match
+        stmt = select(*columns).where(Graduate.institution_id == institution.id, among)
         existing.update(_rows_by(session, stmt, lambda r: r.student_number))
     known = ", ".join(sorted(programmes)[:20]) or _("none yet: import programmes first")
     for record in records:
@@ -673,6 +710,7 @@ def _plan_employers(
     records: list[Record],
     positions: dict[str, int],
     result: ImportResult,
+    decide: bool,
 ) -> _EmployerPlan:
     """The institution's own records of enterprises (its links), by tax number.
 
@@ -682,7 +720,9 @@ def _plan_employers(
     has the tax number yet. An existing identity is never changed and never read back, so
     counts and messages say nothing about other institutions.
     """
-    plan = Plan(EmployerLink)
+    plan = Plan(EmployerLink, decide)
+    if not decide:  # an employer refers to nothing: there is nothing else to check
+        return _EmployerPlan(plan, [], {})
     links = _employer_links(session, institution.id)
     valid = [r for r in records if r.valid]
     new_to_us = {r.values["tax_number"] for r in valid} - set(links)
@@ -748,11 +788,11 @@ def _linked_employers(
     institution has not imported as an employer is unknown here, whoever else has it.
     """
     found: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks({t for t in tax_numbers if t is not None}):
+    for among in _one_of(session, Employer.tax_number, {t for t in tax_numbers if t is not None}):
         stmt = (
             select(Employer.id, Employer.tax_number)
             .join(EmployerLink, EmployerLink.employer_id == Employer.id)
-            .where(EmployerLink.institution_id == institution_id, Employer.tax_number.in_(chunk))
+            .where(EmployerLink.institution_id == institution_id, among)
         )
         found.update(_rows_by(session, stmt, lambda r: r.tax_number))
     return found
@@ -806,16 +846,19 @@ def _plan_agreements(
     records: list[Record],
     positions: dict[str, int],
     result: ImportResult,
+    decide: bool,
 ) -> Plan:
     """Agreements by (institution, number); the employer must be in this institution's registry."""
-    plan = Plan(PartnershipAgreement)
+    plan = Plan(PartnershipAgreement, decide)
     employers = _linked_employers(
         session, institution.id, (r.values.get("employer_tax_number") for r in records)
     )
-    stmt = select(
-        *[getattr(PartnershipAgreement, c.key) for c in PartnershipAgreement.__table__.columns]
-    ).where(PartnershipAgreement.institution_id == institution.id)
-    existing = _rows_by(session, stmt, lambda r: r.number)
+    existing: dict[Any, dict[str, Any]] = {}
+    if decide:
+        stmt = select(
+            *[getattr(PartnershipAgreement, c.key) for c in PartnershipAgreement.__table__.columns]
+        ).where(PartnershipAgreement.institution_id == institution.id)
+        existing = _rows_by(session, stmt, lambda r: r.number)
     for record in records:
         employer_id = _resolve_employer(record, employers, result)
         if not record.valid:
@@ -841,18 +884,21 @@ def _plan_periods(
     records: list[Record],
     positions: dict[str, int],
     result: ImportResult,
+    decide: bool,
     model: type[EmploymentRecord] | type[Internship],
 ) -> Plan:
     """Employment records and internships: (graduate, employer, start date) is the key."""
-    plan = Plan(model)
+    plan = Plan(model, decide)
     graduates = _graduate_ids(session, institution.id)
     employers = _linked_employers(
         session, institution.id, (r.values.get("employer_tax_number") for r in records)
     )
-    columns = [getattr(model, c.key) for c in model.__table__.columns]
-    stmt = select(*columns).join(Graduate, Graduate.id == model.graduate_id)
-    stmt = stmt.where(Graduate.institution_id == institution.id)
-    existing = _rows_by(session, stmt, lambda r: (r.graduate_id, r.employer_id, r.start_date))
+    existing: dict[Any, dict[str, Any]] = {}
+    if decide:
+        columns = [getattr(model, c.key) for c in model.__table__.columns]
+        stmt = select(*columns).join(Graduate, Graduate.id == model.graduate_id)
+        stmt = stmt.where(Graduate.institution_id == institution.id)
+        existing = _rows_by(session, stmt, lambda r: (r.graduate_id, r.employer_id, r.start_date))
     agreements: dict[str, dict[str, Any]] = {}
     if model is Internship and "agreement_number" in positions:
         agreements = _rows_by(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -53,6 +54,50 @@ def test_every_parser_returns_a_value_or_says_what_was_expected(request_context)
             assert str(exc)  # a message saying what was expected
 
     check()
+
+
+def test_free_text_makes_each_run_of_white_space_one_space(request_context):
+    """Names keep their words and lose tabs, line breaks, no-break and wide spaces, as the
+    regular expression ``\\s+`` (Unicode white space) defines them."""
+    parse = IMPORT_KINDS["graduates"].column("full_name").parse
+    spaces = " \t\n\r\x0b\x0c\x1c\x85\u00a0\u2003\u3000\u200b"  # \u200b is not a space
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.text(alphabet=st.sampled_from(spaces + "aЖʻ"), max_size=30))
+    def check(value):
+        expected = re.sub(r"\s+", " ", value).strip()
+        if expected:
+            assert parse(value) == expected
+
+    check()
+    assert parse("\u00a0Karimov\t\tAlisher  o\u2019g\u2018li\n") == "Karimov Alisher o’g‘li"
+
+
+@pytest.mark.parametrize(
+    "inner",
+    [
+        "<t>Karimov Alisher</t>",
+        '<t xml:space="preserve">  two  spaces </t>',
+        "<t/>",
+        "",
+        '<r><rPr><b/></rPr><t>Bold</t></r><r><t xml:space="preserve"> and plain</t></r>',
+        '<t>Plain </t><r><t>then rich</t></r><rPh sb="0" eb="1"><t>phonetic</t></rPh>',
+        '<r><t>rich first</t></r><t>plain</t><phoneticPr fontId="1"/>',
+        "<t>first</t><t>last wins</t>",
+        "<r><rPr><i/></rPr></r><r><t>Иванов</t></r>",
+    ],
+)
+def test_inline_strings_read_as_openpyxl_reads_them(inner):
+    """The fast reading of inline string cells agrees with openpyxl's own, case by case."""
+    from xml.etree.ElementTree import fromstring
+
+    from openpyxl.cell.text import Text
+
+    from surveys.registry.reading import inline_string
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    node = fromstring(f'<is xmlns="{main}">{inner}</is>')
+    assert inline_string(node) == Text.from_tree(node).content
 
 
 def test_reading_arbitrary_bytes_gives_a_table_or_a_file_problem(request_context):
