@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -41,14 +42,23 @@ _export_lock = threading.Lock()
 
 def start_server() -> None:
     """Start the process's kaleido server once, without waiting for Chromium to be ready
-    (``mathjax=False``: no CDN, no TeX). The first export waits for it."""
+    (``mathjax=False``: no CDN, no TeX). The first export waits for it.
+
+    Raises ``RuntimeError`` when there is no browser at ``BROWSER_PATH``: kaleido would
+    fail in its own thread, and every export would then wait for ever.
+    """
     global _server_started
     with _server_lock:
         if _server_started:
             return
         import kaleido
 
-        os.environ.setdefault("BROWSER_PATH", DEFAULT_BROWSER)
+        browser = os.environ.setdefault("BROWSER_PATH", DEFAULT_BROWSER)
+        if shutil.which(browser) is None:
+            raise RuntimeError(
+                f"no Chromium at {browser} (BROWSER_PATH) to draw the charts with: "
+                "install Debian's chromium or set BROWSER_PATH"
+            )
         kaleido.start_sync_server(n=TABS, mathjax=False, silence_warnings=True)
         _server_started = True
 
