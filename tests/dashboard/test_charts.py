@@ -221,7 +221,7 @@ def test_a_batch_of_charts_draws_each_figure_once_in_order(app):
 def test_no_browser_is_a_clear_error_not_a_wait(monkeypatch):
     from surveys.charts import export
 
-    monkeypatch.setattr(export, "_server_started", False)
+    monkeypatch.setattr(export, "_server", None)
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     with pytest.raises(RuntimeError, match="no Chromium at /nonexistent/chromium"):
         export.start_server()
