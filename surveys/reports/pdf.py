@@ -5,23 +5,27 @@ the overview's rows (summary table with target status), each programme's page (h
 values, the domain, answer and trend charts with their data tables, outcomes,
 reliability), the partnership evidence and the methodology document. Charts are exported
 to SVG by :mod:`surveys.charts.export` (kaleido and Debian's Chromium) and placed as
-images, so they stay vector graphics. Page numbers and the table of contents are CSS
+images, so they stay vector graphics. Chromium draws them while Python works: it is started
+first, each programme's charts are sent to it as soon as the programme's page is read, and
+the document names a chart by a ``hamkor-chart:`` address that WeasyPrint's fetch resolves
+by waiting for that drawing (after parsing the document and computing its styles, before
+laying it out). Page numbers and the table of contents are CSS
 paged media (``counter(page)``, ``target-counter``); the text is set in DejaVu, which
 WeasyPrint embeds (subset) and which covers Cyrillic and Uzbek Latin (``oʻ``, ``gʻ``).
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from surveys.charts import Chart, present
-from surveys.charts.export import chart_svg
+from surveys.charts.export import charts_svg, start_server
 from surveys.dashboard import methodology
 from surveys.dashboard.partnerships import PartnershipPage, partnership_page
 from surveys.dashboard.services import (
@@ -67,51 +71,111 @@ def report_pdf(
 ) -> tuple[bytes, int]:
     """The PDF and its number of pages."""
     from weasyprint import HTML
-    from weasyprint.urls import URLFetcher
+    from weasyprint.urls import FatalURLFetchingError
 
+    start_server()  # Chromium starts while the pages are read
     scope = content.scope
     reader = reader_for(scope)
     language = scope.lang
     total = len(scope.programmes) + 2
     step = progress or (lambda done, total, message: None)
-    step(0, total, _("Summary of the programmes"))
-    overview, summary = _overview(
-        session, reader, Filters(institution=scope.institution.code, year=scope.year), language
-    )
-    images: dict[int, str] = {}
-    sections = []
-    for done, programme in enumerate(scope.programmes, start=1):
-        step(done, total, _("Programme %(code)s", code=programme.code))
-        section = _programme_section(session, content, programme)
-        for chart in _charts(section):
-            images[id(chart)] = _svg_uri(chart)
-        sections.append(section)
-    partners = partnership_page(
-        session, reader, institution_code=scope.institution.code, year=scope.year
-    )
-    step(total - 1, total, _("Laying out the pages"))
-    document = methodology.rendered(language)
-    html = render_template(
-        "reports/report.html",
-        content=content,
-        scope=scope,
-        overview=_summary_rows(summary, overview, scope),
-        overview_page=overview,
-        sections=sections,
-        partners=partners,
-        kinds=_kinds(partners),
-        methodology=document,
-        image=lambda chart: images.get(id(chart)),
-        present=present,
-        agreement_kind_names=AGREEMENT_KIND_NAMES,
-    )
-    # everything the document shows is inside it (charts as data: URIs, fonts from the
-    # system): WeasyPrint fetches nothing, neither a file nor anything on the network
-    fetcher = URLFetcher(allowed_protocols=("data",))
-    rendered = HTML(string=html, url_fetcher=fetcher).render()
-    data = rendered.write_pdf()
+    images = _ChartImages()
+    try:
+        step(0, total, _("Summary of the programmes"))
+        overview, summary = _overview(
+            session, reader, Filters(institution=scope.institution.code, year=scope.year), language
+        )
+        sections = []
+        for done, programme in enumerate(scope.programmes, start=1):
+            step(done, total, _("Programme %(code)s", code=programme.code))
+            section = _programme_section(session, content, programme)
+            images.draw(_charts(section))
+            sections.append(section)
+        partners = partnership_page(
+            session, reader, institution_code=scope.institution.code, year=scope.year
+        )
+        step(total - 1, total, _("Laying out the pages"))
+        document = methodology.rendered(language)
+        html = render_template(
+            "reports/report.html",
+            content=content,
+            scope=scope,
+            overview=_summary_rows(summary, overview, scope),
+            overview_page=overview,
+            sections=sections,
+            partners=partners,
+            kinds=_kinds(partners),
+            methodology=document,
+            image=images.uri,
+            present=present,
+            agreement_kind_names=AGREEMENT_KIND_NAMES,
+        )
+        try:
+            rendered = HTML(string=html, url_fetcher=_fetcher(images)).render()
+        except FatalURLFetchingError as error:
+            raise (error.__cause__ or error) from None  # a chart that could not be drawn
+        data = rendered.write_pdf()
+    finally:
+        images.close()
     step(total, total, _("Done"))
     return data, len(rendered.pages)
+
+
+#: The scheme of the addresses that name a chart's drawing inside the document.
+CHART_SCHEME = "hamkor-chart"
+
+
+class _ChartImages:
+    """The report's charts as SVG, drawn in a background thread (one kaleido batch per
+    programme, one batch at a time) and named by ``hamkor-chart:N`` addresses."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="report-charts")
+        self._uris: dict[int, str] = {}
+        self._drawings: dict[str, tuple[Future[list[str]], int]] = {}
+
+    def draw(self, charts: Iterable[Chart]) -> None:
+        """Send the charts that have something to draw to Chromium, without waiting."""
+        drawable: Sequence[Chart] = [c for c in charts if not c.empty and _draws_a_point(c)]
+        if not drawable:
+            return
+        future = self._pool.submit(charts_svg, drawable)
+        for i, chart in enumerate(drawable):
+            uri = f"{CHART_SCHEME}:{len(self._drawings)}"
+            self._uris[id(chart)] = uri
+            self._drawings[uri] = (future, i)
+
+    def uri(self, chart: Chart) -> str | None:
+        """The address of the chart's drawing (None for a chart with nothing to draw)."""
+        return self._uris.get(id(chart))
+
+    def svg(self, uri: str) -> bytes:
+        """The drawing of the address, once Chromium has made it (its error if it failed)."""
+        future, index = self._drawings[uri]
+        return future.result()[index].encode("utf-8")
+
+    def close(self) -> None:
+        """Drop the drawings not started yet (after an error) and end the thread."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _fetcher(images: _ChartImages):
+    """WeasyPrint's URL fetcher for the report: ``hamkor-chart:`` addresses from the
+    drawings, ``data:`` URIs as usual, nothing else (no file, nothing on the network)."""
+    from weasyprint.urls import FatalURLFetchingError, URLFetcher, URLFetcherResponse
+
+    class Fetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            if url.startswith(CHART_SCHEME + ":"):
+                try:
+                    svg = images.svg(url)
+                except Exception as error:
+                    # a missing chart must fail the report, not become a warning
+                    raise FatalURLFetchingError(f"chart {url} not drawn") from error
+                return URLFetcherResponse(url, svg, {"Content-Type": "image/svg+xml"})
+            return super().fetch(url, headers)
+
+    return Fetcher(allowed_protocols=("data",))
 
 
 def _programme_section(
@@ -158,14 +222,6 @@ def _draws_a_point(chart: Chart) -> bool:
         if any(x is not None and y is not None for x, y in zip(xs, ys, strict=False)):
             return True
     return False
-
-
-def _svg_uri(chart: Chart) -> str | None:
-    """The chart as an SVG data URI (None for a chart with nothing to draw)."""
-    if chart.empty or not _draws_a_point(chart):
-        return None
-    svg = chart_svg(chart)
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _overview(

@@ -203,3 +203,25 @@ def test_a_chart_exports_as_svg_through_kaleido(app):
         chart_svg(
             Chart("x", "t", "empty", {"data": [], "layout": {}}, DataTable("t", (), ()), empty=True)
         )
+
+
+@pytest.mark.browser
+def test_a_batch_of_charts_draws_each_figure_once_in_order(app):
+    from surveys.charts.export import charts_svg
+
+    with app.app_context():
+        scores, trend = all_kinds_of_chart()[0], all_kinds_of_chart()[3]
+    svgs = charts_svg([scores, trend, scores])
+    assert "Safety culture" in svgs[0] and "Safety culture" not in svgs[1]
+    # plotly.js gives every drawing random clip-path ids: equal texts are one drawing
+    assert svgs[2] == svgs[0] and svgs[1] != svgs[0]
+    assert charts_svg([]) == []
+
+
+def test_no_browser_is_a_clear_error_not_a_wait(monkeypatch):
+    from surveys.charts import export
+
+    monkeypatch.setattr(export, "_server", None)
+    monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
+    with pytest.raises(RuntimeError, match="no Chromium at /nonexistent/chromium"):
+        export.start_server()
