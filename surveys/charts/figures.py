@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -733,6 +734,9 @@ def responses_per_day(
     dates = [d.isoformat() for d, _n in ordered]
     daily = [n for _d, n in ordered]
     total = list(itertools.accumulate(daily))
+    # month names in the page's language: plotly.js would write English ones ("12 Nov")
+    shown = [format_date(d, "d MMM") for d, _n in ordered]
+    every = max(1, math.ceil(len(ordered) / 8))
     figure = {
         "data": [
             {
@@ -740,8 +744,9 @@ def responses_per_day(
                 "name": _("Submitted that day"),
                 "x": dates,
                 "y": daily,
+                "customdata": shown,
                 "marker": {"color": "#90cdf4"},
-                "hovertemplate": "%{x}: %{y}<extra></extra>",
+                "hovertemplate": "%{customdata}: %{y}<extra></extra>",
             },
             {
                 "type": "scatter",
@@ -749,16 +754,22 @@ def responses_per_day(
                 "name": _("Submitted so far"),
                 "x": dates,
                 "y": total,
+                "customdata": shown,
                 "line": {"color": PRIMARY, "width": 2, "shape": "hv"},
                 "marker": {"size": 5},
-                "hovertemplate": "%{x}: %{y}<extra></extra>",
+                "hovertemplate": "%{customdata}: %{y}<extra></extra>",
             },
         ],
         "layout": _layout(
             220,
             showlegend=True,
             legend={"orientation": "h", "y": -0.25},
-            xaxis=_axis(type="date", tickformat="%d %b"),
+            xaxis=_axis(
+                type="date",
+                tickmode="array",
+                tickvals=dates[::every],
+                ticktext=shown[::every],
+            ),
             yaxis=_axis(rangemode="tozero", title={"text": _("Responses")}),
             shapes=[
                 {
