@@ -16,13 +16,16 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import defer as defer_column
 
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
 from surveys.campaigns.tokens import LOOKUP, find_invitation
 from surveys.datachanges import data_changed
 from surveys.instruments.definitions import NUMERIC_TYPES, item_map, iter_items
+from surveys.instruments.models import InstrumentVersion
+from surveys.instruments.services import version_definition
 from surveys.orm import utcnow
 from surveys.registry.models import Graduate, new_pseudonym
 from surveys.responses.forms import NOT_APPLICABLE
@@ -71,24 +74,27 @@ class SubmitResult:
         return not self.missing
 
 
-#: A link's invitation with its campaign (status, dates) and instrument version (the form),
-#: loaded in one query instead of a lazy load each.
+#: A link's invitation with its campaign (status, dates) and instrument version, loaded in
+#: one query instead of a lazy load each. The version's definition (20 kB of JSON) is not
+#: read: :func:`form_definition` takes it from the process's cache of published versions.
 _LINK_QUERY = LOOKUP.options(
-    joinedload(Invitation.campaign, innerjoin=True).joinedload(
-        Campaign.instrument_version, innerjoin=True
-    )
+    joinedload(Invitation.campaign, innerjoin=True)
+    .joinedload(Campaign.instrument_version, innerjoin=True)
+    .options(defer_column(InstrumentVersion.definition))
 )
-#: The same plus what a page shows: whom and what the employer assesses, and for whom.
+#: The same plus what a page shows: whom and what the employer assesses, for whom, and the
+#: inviting institution's name for the employer.
 _PAGE_QUERY = _LINK_QUERY.options(
     joinedload(Invitation.campaign, innerjoin=True).joinedload(
         Campaign.institution, innerjoin=True
     ),
     joinedload(Invitation.graduate, innerjoin=True).joinedload(Graduate.programme, innerjoin=True),
     joinedload(Invitation.employer, innerjoin=True),
+    joinedload(Invitation.inviting_link),
 )
-#: The invitation's response; with its answers (in a second query, not on first use).
+#: The invitation's response; with its answers (joined: one query, not two).
 _RESPONSE = select(Response).where(Response.invitation_id == bindparam("invitation_id"))
-_RESPONSE_WITH_ANSWERS = _RESPONSE.options(selectinload(Response.answers))
+_RESPONSE_WITH_ANSWERS = _RESPONSE.options(joinedload(Response.answers))
 #: The invitation's response, locked until the transaction ends (read fresh, not from the
 #: session's identity map).
 _LOCKED_RESPONSE = (
@@ -97,6 +103,12 @@ _LOCKED_RESPONSE = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
+
+
+def form_definition(invitation: Invitation) -> dict[str, Any]:
+    """The definition of the form behind ``invitation`` (its campaign's instrument version),
+    parsed once per process: published versions never change."""
+    return version_definition(invitation.campaign.instrument_version)
 
 
 def open_link(
@@ -153,10 +165,22 @@ def find_response(
 ) -> Response | None:
     """The invitation's response (draft or submitted), if the employer has started one.
 
-    ``with_answers`` loads its answers along with it.
+    ``with_answers`` loads its answers along with it (in the same query).
     """
-    query = _RESPONSE_WITH_ANSWERS if with_answers else _RESPONSE
-    return session.scalars(query, {"invitation_id": invitation.id}).first()
+    if with_answers:
+        found = session.scalars(_RESPONSE_WITH_ANSWERS, {"invitation_id": invitation.id})
+        return found.unique().one_or_none()
+    return session.scalars(_RESPONSE, {"invitation_id": invitation.id}).first()
+
+
+def lock_response(session: Session, invitation: Invitation) -> Response | None:
+    """The invitation's response, if there is one, read for a change: on PostgreSQL it stays
+    locked (``SELECT … FOR UPDATE``) until the transaction ends, so passing it on to
+    :func:`save_answers` or :func:`submit` spares them reading it again. On SQLite (no row
+    locks) it is a plain read, and they read it again under the write lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        return session.scalars(_LOCKED_RESPONSE, {"invitation_id": invitation.id}).first()
+    return find_response(session, invitation)
 
 
 def stored_values(response: Response | None) -> dict[str, Any]:
@@ -181,34 +205,21 @@ def stored_values(response: Response | None) -> dict[str, Any]:
 
 
 def save_answers(
-    session: Session, invitation: Invitation, values: Mapping[str, Any], *, language: str
+    session: Session,
+    invitation: Invitation,
+    values: Mapping[str, Any],
+    *,
+    language: str,
+    response: Response | None = None,
 ) -> Response:
     """Store ``values`` (item key → validated value, None = unanswered) as the draft.
 
     Only the items named in ``values`` change; the others keep their stored answers. Creates
     the response on first save. Raises :class:`AlreadySubmitted` if it was submitted.
+    ``response`` is what :func:`lock_response` returned in this transaction, if it was called.
     """
-    response = _locked_response(session, invitation, language)
-    if response.status == ResponseStatus.SUBMITTED:
-        raise AlreadySubmitted(response)
-    items = item_map(response.instrument_version.definition)
-    unknown = sorted(set(values) - set(items))
-    if unknown:  # the forms only pass item keys; a caller bug, not user input
-        raise KeyError(f"not items of this instrument: {', '.join(unknown)}")
-    if values:
-        session.execute(
-            delete(Answer).where(
-                Answer.response_id == response.id, Answer.item_key.in_(list(values))
-            )
-        )
-        insert_answer_rows(
-            session,
-            [
-                _answer_row(response.id, items[key], value)
-                for key, value in values.items()
-                if value is not None
-            ],
-        )
+    response = _response_to_change(session, invitation, language, response)
+    _write_answers(session, response, values)
     response.language = language
     response.updated_at = utcnow()
     session.flush()
@@ -216,17 +227,52 @@ def save_answers(
     return response
 
 
+def _response_to_change(
+    session: Session, invitation: Invitation, language: str, response: Response | None
+) -> Response:
+    """The draft that a save or submit changes, locked; :class:`AlreadySubmitted` if final."""
+    if response is None or session.get_bind().dialect.name != "postgresql":
+        response = _locked_response(session, invitation, language)
+    if response.status == ResponseStatus.SUBMITTED:
+        raise AlreadySubmitted(response)
+    return response
+
+
+def _write_answers(session: Session, response: Response, values: Mapping[str, Any]) -> None:
+    """Replace the stored answers of the items in ``values`` (a None value: no answer)."""
+    items = item_map(version_definition(response.instrument_version))
+    unknown = sorted(set(values) - set(items))
+    if unknown:  # the forms only pass item keys; a caller bug, not user input
+        raise KeyError(f"not items of this instrument: {', '.join(unknown)}")
+    if not values:
+        return
+    session.execute(
+        delete(Answer).where(Answer.response_id == response.id, Answer.item_key.in_(list(values)))
+    )
+    insert_answer_rows(
+        session,
+        [
+            _answer_row(response.id, items[key], value)
+            for key, value in values.items()
+            if value is not None
+        ],
+    )
+
+
 def insert_answer_rows(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert ``answers`` rows (made from :func:`blank_answer_row`) in few statements.
 
-    Rows are grouped by the columns they fill (a score, a choice, a text …) and each group
-    is one executemany of an INSERT of just those columns, so empty columns stay SQL NULL
-    and a thousand answers of four kinds are four statements rather than hundreds.
+    One executemany of an INSERT for the rows with multiple-choice keys and one for the
+    others, so a thousand answers are two statements rather than hundreds. The JSON column
+    ``choices`` is left out of the rows without choices: a None bound to it would be stored
+    as JSON ``null``, not SQL NULL (the other columns bind None as SQL NULL).
     """
 
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        filled = {name: value for name, value in row.items() if value is not None}
+        filled = {
+            name: value for name, value in row.items() if value is not None or name != "choices"
+        }
         groups.setdefault(tuple(filled), []).append(filled)
     table = Answer.__table__
     for batch in groups.values():
@@ -249,20 +295,34 @@ def missing_required(definition: Mapping[str, Any], values: Mapping[str, Any]) -
 
 
 def submit(
-    session: Session, invitation: Invitation, values: Mapping[str, Any], *, language: str
+    session: Session,
+    invitation: Invitation,
+    values: Mapping[str, Any],
+    *,
+    language: str,
+    response: Response | None = None,
 ) -> SubmitResult:
     """Save ``values`` and submit the response if every required item is answered.
 
     When required items are missing the answers are kept as a draft and the result lists
     them. Submitting is final. Raises :class:`AlreadySubmitted` when it was submitted before.
+    ``response`` is what :func:`lock_response` returned in this transaction, if it was called.
     """
-    response = save_answers(session, invitation, values, language=language)
-    missing = missing_required(response.instrument_version.definition, stored_values(response))
+    response = _response_to_change(session, invitation, language, response)
+    # what will be stored once ``values`` are: the stored answers, those of ``values`` replaced
+    after = {key: value for key, value in stored_values(response).items() if key not in values}
+    after.update((key, value) for key, value in values.items() if value is not None)
+    missing = missing_required(version_definition(response.instrument_version), after)
+    _write_answers(session, response, values)
+    response.language = language
+    response.updated_at = utcnow()
+    if not missing:
+        response.status = ResponseStatus.SUBMITTED
+        response.submitted_at = response.updated_at
+    session.flush()  # one UPDATE of the response: its answers' time, and final if complete
+    session.expire(response, ["answers"])
     if missing:
         return SubmitResult(response, missing)
-    response.status = ResponseStatus.SUBMITTED
-    response.submitted_at = utcnow()
-    session.flush()
     data_changed(session, invitation.campaign.institution_id)  # its indicators are stale now
     record_event(
         session,
@@ -279,9 +339,10 @@ def _locked_response(session: Session, invitation: Invitation, language: str) ->
     """The invitation's response, created if needed, locked for this transaction.
 
     On PostgreSQL an existing response (every save but the first) is locked by one
-    ``SELECT … FOR UPDATE``; only a missing one is inserted first. SQLite has no row locks:
-    its write lock comes with the first write of the transaction, so there the insert always
-    comes first and the read after it sees the latest committed state.
+    ``SELECT … FOR UPDATE``; only a missing one is inserted (``RETURNING`` it: a row this
+    transaction inserted is its own until it commits). SQLite has no row locks: its write
+    lock comes with the first write of the transaction, so there the insert always comes
+    first and a read after it (when the response existed) sees the latest committed state.
     """
     dialect = session.get_bind().dialect.name
     params = {"invitation_id": invitation.id}
@@ -299,11 +360,14 @@ def _locked_response(session: Session, invitation: Invitation, language: str) ->
         "updated_at": utcnow(),
     }
     module = postgresql if dialect == "postgresql" else sqlite
-    session.execute(
+    created = session.scalars(
         module.insert(Response)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["invitation_id"])
-    )
+        .returning(Response)
+    ).first()
+    if created is not None:
+        return created
     return session.scalars(_LOCKED_RESPONSE, params).one()
 
 
