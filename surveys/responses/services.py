@@ -14,10 +14,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm import defer as defer_column
+from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
@@ -27,7 +27,7 @@ from surveys.instruments.definitions import NUMERIC_TYPES, item_map, iter_items
 from surveys.instruments.models import InstrumentVersion
 from surveys.instruments.services import version_definition
 from surveys.orm import utcnow
-from surveys.registry.models import Graduate, new_pseudonym
+from surveys.registry.models import EmployerLink, Graduate, Institution, Programme, new_pseudonym
 from surveys.responses.forms import NOT_APPLICABLE
 from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
 
@@ -75,22 +75,48 @@ class SubmitResult:
 
 
 #: A link's invitation with its campaign (status, dates) and instrument version, loaded in
-#: one query instead of a lazy load each. The version's definition (20 kB of JSON) is not
-#: read: :func:`form_definition` takes it from the process's cache of published versions.
+#: one query instead of a lazy load each, with only the columns a link's requests read (an
+#: attribute left out would be loaded when first read: correct, one query more). The
+#: version's definition (20 kB of JSON) is not read: :func:`form_definition` takes it from
+#: the process's cache of published versions.
 _LINK_QUERY = LOOKUP.options(
+    load_only(
+        Invitation.campaign_id,
+        Invitation.employer_id,
+        Invitation.graduate_id,
+        Invitation.nonce,
+        Invitation.language,
+        Invitation.withdrawn_at,
+        Invitation.declined_at,
+        Invitation.opened_at,
+    ),
     joinedload(Invitation.campaign, innerjoin=True)
+    .load_only(
+        Campaign.institution_id,
+        Campaign.instrument_version_id,
+        Campaign.status,
+        Campaign.opens_on,
+        Campaign.closes_on,
+    )
     .joinedload(Campaign.instrument_version, innerjoin=True)
-    .options(defer_column(InstrumentVersion.definition))
+    .load_only(InstrumentVersion.checksum),
 )
 #: The same plus what a page shows: whom and what the employer assesses, for whom, and the
-#: inviting institution's name for the employer.
+#: employer's name as the inviting institution writes it.
 _PAGE_QUERY = _LINK_QUERY.options(
-    joinedload(Invitation.campaign, innerjoin=True).joinedload(
-        Campaign.institution, innerjoin=True
+    joinedload(Invitation.campaign, innerjoin=True)
+    .joinedload(Campaign.institution, innerjoin=True)
+    .load_only(
+        Institution.name,
+        Institution.names,
+        Institution.privacy_notice,
+        Institution.privacy_notices,
     ),
-    joinedload(Invitation.graduate, innerjoin=True).joinedload(Graduate.programme, innerjoin=True),
-    joinedload(Invitation.employer, innerjoin=True),
-    joinedload(Invitation.inviting_link),
+    joinedload(Invitation.graduate, innerjoin=True)
+    .load_only(Graduate.programme_id, Graduate.full_name, Graduate.graduation_year)
+    .joinedload(Graduate.programme, innerjoin=True)
+    .load_only(Programme.code, Programme.name, Programme.names),
+    joinedload(Invitation.inviting_link).load_only(EmployerLink.name),
 )
 #: The invitation's response; with its answers (joined: one query, not two).
 _RESPONSE = select(Response).where(Response.invitation_id == bindparam("invitation_id"))
@@ -103,6 +129,23 @@ _LOCKED_RESPONSE = (
     .with_for_update()
     .execution_options(populate_existing=True)
 )
+
+
+#: The UPDATE of a response whose answers changed: as a draft (False), or submitted (True).
+_UPDATE_RESPONSE = {
+    submitted: update(Response.__table__)
+    .where(Response.__table__.c.id == bindparam("response_id"))
+    .values(
+        language=bindparam("language"),
+        updated_at=bindparam("updated_at"),
+        **(
+            {"status": bindparam("status"), "submitted_at": bindparam("submitted_at")}
+            if submitted
+            else {}
+        ),
+    )
+    for submitted in (False, True)
+}
 
 
 def form_definition(invitation: Invitation) -> dict[str, Any]:
@@ -220,10 +263,7 @@ def save_answers(
     """
     response = _response_to_change(session, invitation, language, response)
     _write_answers(session, response, values)
-    response.language = language
-    response.updated_at = utcnow()
-    session.flush()
-    session.expire(response, ["answers"])
+    _update_response(session, response, language=language, submitted=False)
     return response
 
 
@@ -244,28 +284,44 @@ def _write_answers(session: Session, response: Response, values: Mapping[str, An
     unknown = sorted(set(values) - set(items))
     if unknown:  # the forms only pass item keys; a caller bug, not user input
         raise KeyError(f"not items of this instrument: {', '.join(unknown)}")
-    if not values:
-        return
-    session.execute(
-        delete(Answer).where(Answer.response_id == response.id, Answer.item_key.in_(list(values)))
-    )
-    insert_answer_rows(
-        session,
-        [
-            _answer_row(response.id, items[key], value)
-            for key, value in values.items()
-            if value is not None
-        ],
-    )
+    cleared = [key for key, value in values.items() if value is None]
+    if cleared:
+        session.execute(
+            delete(Answer).where(Answer.response_id == response.id, Answer.item_key.in_(cleared))
+        )
+    rows = [
+        _answer_row(response.id, items[key], value)
+        for key, value in values.items()
+        if value is not None
+    ]
+    insert_answer_rows(session, rows, replace=True)
+    session.expire(response, ["answers"])
 
 
-def insert_answer_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+def _update_response(
+    session: Session, response: Response, *, language: str, submitted: bool
+) -> None:
+    """Record on ``response`` that its answers changed now (in ``language``), and that it is
+    final if ``submitted``: one UPDATE statement, the object's attributes set to match."""
+    now = utcnow()
+    changes: dict[str, Any] = {"language": language, "updated_at": now}
+    if submitted:
+        changes |= {"status": ResponseStatus.SUBMITTED, "submitted_at": now}
+    session.execute(_UPDATE_RESPONSE[submitted], {"response_id": response.id, **changes})
+    for name, value in changes.items():
+        set_committed_value(response, name, value)
+
+
+def insert_answer_rows(
+    session: Session, rows: list[dict[str, Any]], *, replace: bool = False
+) -> None:
     """Insert ``answers`` rows (made from :func:`blank_answer_row`) in few statements.
 
     One executemany of an INSERT for the rows with multiple-choice keys and one for the
     others, so a thousand answers are two statements rather than hundreds. The JSON column
     ``choices`` is left out of the rows without choices: a None bound to it would be stored
-    as JSON ``null``, not SQL NULL (the other columns bind None as SQL NULL).
+    as JSON ``null``, not SQL NULL (the other columns bind None as SQL NULL). ``replace``:
+    a row whose (response, item) is stored already replaces it (``ON CONFLICT DO UPDATE``).
     """
 
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
@@ -274,10 +330,27 @@ def insert_answer_rows(session: Session, rows: list[dict[str, Any]]) -> None:
             name: value for name, value in row.items() if value is not None or name != "choices"
         }
         groups.setdefault(tuple(filled), []).append(filled)
-    table = Answer.__table__
+    if replace:
+        statement = _REPLACE_ANSWERS[session.get_bind().dialect.name == "postgresql"]
+    else:
+        statement = Answer.__table__.insert()
     for batch in groups.values():
         for start in range(0, len(batch), 5000):
-            session.execute(table.insert(), batch[start : start + 5000])
+            session.execute(statement, batch[start : start + 5000])
+
+
+def _replace_answers(module) -> Any:
+    """An INSERT of answers that replaces the stored answer of the same (response, item)."""
+    insert = module.insert(Answer.__table__)
+    values = ("number", "choice", "choices", "text", "date", "not_applicable")
+    return insert.on_conflict_do_update(
+        index_elements=["response_id", "item_key"],
+        set_={name: insert.excluded[name] for name in values},
+    )
+
+
+#: The answer upsert, built once: for PostgreSQL (True) and SQLite (False).
+_REPLACE_ANSWERS = {True: _replace_answers(postgresql), False: _replace_answers(sqlite)}
 
 
 def unanswered(value: Any) -> bool:
@@ -314,13 +387,8 @@ def submit(
     after.update((key, value) for key, value in values.items() if value is not None)
     missing = missing_required(version_definition(response.instrument_version), after)
     _write_answers(session, response, values)
-    response.language = language
-    response.updated_at = utcnow()
-    if not missing:
-        response.status = ResponseStatus.SUBMITTED
-        response.submitted_at = response.updated_at
-    session.flush()  # one UPDATE of the response: its answers' time, and final if complete
-    session.expire(response, ["answers"])
+    # one UPDATE of the response: when its answers changed, and final if they are complete
+    _update_response(session, response, language=language, submitted=not missing)
     if missing:
         return SubmitResult(response, missing)
     data_changed(session, invitation.campaign.institution_id)  # its indicators are stale now
