@@ -126,9 +126,10 @@ _RESPONSE_WITH_ANSWERS = _RESPONSE.options(joinedload(Response.answers))
 _LOCKED_RESPONSE = (
     select(Response)
     .where(Response.invitation_id == bindparam("invitation_id"))
-    .with_for_update()
+    .with_for_update(of=Response)
     .execution_options(populate_existing=True)
 )
+_LOCKED_RESPONSE_WITH_ANSWERS = _LOCKED_RESPONSE.options(joinedload(Response.answers))
 
 
 #: The UPDATE of a response whose answers changed: as a draft (False), or submitted (True).
@@ -216,14 +217,18 @@ def find_response(
     return session.scalars(_RESPONSE, {"invitation_id": invitation.id}).first()
 
 
-def lock_response(session: Session, invitation: Invitation) -> Response | None:
+def lock_response(
+    session: Session, invitation: Invitation, *, with_answers: bool = False
+) -> Response | None:
     """The invitation's response, if there is one, read for a change: on PostgreSQL it stays
     locked (``SELECT … FOR UPDATE``) until the transaction ends, so passing it on to
-    :func:`save_answers` or :func:`submit` spares them reading it again. On SQLite (no row
-    locks) it is a plain read, and they read it again under the write lock."""
-    if session.get_bind().dialect.name == "postgresql":
-        return session.scalars(_LOCKED_RESPONSE, {"invitation_id": invitation.id}).first()
-    return find_response(session, invitation)
+    :func:`save_answers` or :func:`submit` (with ``locked=True``) spares them reading it
+    again. On SQLite (no row locks) it is a plain read, and they read it again under the
+    write lock. ``with_answers`` loads its answers along with it (a submit checks them)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return find_response(session, invitation, with_answers=with_answers)
+    query = _LOCKED_RESPONSE_WITH_ANSWERS if with_answers else _LOCKED_RESPONSE
+    return session.scalars(query, {"invitation_id": invitation.id}).unique().one_or_none()
 
 
 def stored_values(response: Response | None) -> dict[str, Any]:
@@ -254,25 +259,35 @@ def save_answers(
     *,
     language: str,
     response: Response | None = None,
+    locked: bool = False,
 ) -> Response:
     """Store ``values`` (item key → validated value, None = unanswered) as the draft.
 
     Only the items named in ``values`` change; the others keep their stored answers. Creates
     the response on first save. Raises :class:`AlreadySubmitted` if it was submitted.
-    ``response`` is what :func:`lock_response` returned in this transaction, if it was called.
+    ``locked``: :func:`lock_response` was called in this transaction and returned ``response``.
     """
-    response = _response_to_change(session, invitation, language, response)
+    response = _response_to_change(session, invitation, language, response, locked)
     _write_answers(session, response, values)
     _update_response(session, response, language=language, submitted=False)
     return response
 
 
 def _response_to_change(
-    session: Session, invitation: Invitation, language: str, response: Response | None
+    session: Session,
+    invitation: Invitation,
+    language: str,
+    response: Response | None,
+    locked: bool,
 ) -> Response:
-    """The draft that a save or submit changes, locked; :class:`AlreadySubmitted` if final."""
-    if response is None or session.get_bind().dialect.name != "postgresql":
+    """The draft that a save or submit changes, locked; :class:`AlreadySubmitted` if final.
+
+    ``locked``: ``response`` is what :func:`lock_response` returned in this transaction.
+    """
+    if not locked or session.get_bind().dialect.name != "postgresql":
         response = _locked_response(session, invitation, language)
+    elif response is None:  # none when it was locked: create it (or lock a concurrent one)
+        response = _locked_response(session, invitation, language, maybe_exists=False)
     if response.status == ResponseStatus.SUBMITTED:
         raise AlreadySubmitted(response)
     return response
@@ -374,14 +389,15 @@ def submit(
     *,
     language: str,
     response: Response | None = None,
+    locked: bool = False,
 ) -> SubmitResult:
     """Save ``values`` and submit the response if every required item is answered.
 
     When required items are missing the answers are kept as a draft and the result lists
     them. Submitting is final. Raises :class:`AlreadySubmitted` when it was submitted before.
-    ``response`` is what :func:`lock_response` returned in this transaction, if it was called.
+    ``locked``: :func:`lock_response` was called in this transaction and returned ``response``.
     """
-    response = _response_to_change(session, invitation, language, response)
+    response = _response_to_change(session, invitation, language, response, locked)
     # what will be stored once ``values`` are: the stored answers, those of ``values`` replaced
     after = {key: value for key, value in stored_values(response).items() if key not in values}
     after.update((key, value) for key, value in values.items() if value is not None)
@@ -403,7 +419,9 @@ def submit(
     return SubmitResult(response, [])
 
 
-def _locked_response(session: Session, invitation: Invitation, language: str) -> Response:
+def _locked_response(
+    session: Session, invitation: Invitation, language: str, *, maybe_exists: bool = True
+) -> Response:
     """The invitation's response, created if needed, locked for this transaction.
 
     On PostgreSQL an existing response (every save but the first) is locked by one
@@ -411,10 +429,11 @@ def _locked_response(session: Session, invitation: Invitation, language: str) ->
     transaction inserted is its own until it commits). SQLite has no row locks: its write
     lock comes with the first write of the transaction, so there the insert always comes
     first and a read after it (when the response existed) sees the latest committed state.
+    ``maybe_exists=False``: the caller found none in this transaction; try the insert first.
     """
     dialect = session.get_bind().dialect.name
     params = {"invitation_id": invitation.id}
-    if dialect == "postgresql":
+    if dialect == "postgresql" and maybe_exists:
         response = session.scalars(_LOCKED_RESPONSE, params).first()
         if response is not None:
             return response
@@ -436,7 +455,9 @@ def _locked_response(session: Session, invitation: Invitation, language: str) ->
     ).first()
     if created is not None:
         return created
-    return session.scalars(_LOCKED_RESPONSE, params).one()
+    response = session.scalars(_LOCKED_RESPONSE, params).one()
+    session.expire(response, ["answers"])  # read before the write lock (SQLite): read again
+    return response
 
 
 def _answer_row(response_id: int, item: Mapping[str, Any], value: Any) -> dict[str, Any]:

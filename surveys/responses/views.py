@@ -86,20 +86,20 @@ def no_store(response):
 def survey(token: str):
     """Show a section of the form, or take its answers (save, move, submit)."""
     invitation = _open(token)
-    if request.method == "GET":  # a page shows the stored answers
+    action = request.form.get("action", "save") if request.method == "POST" else None
+    if action is None:  # a page shows the stored answers
         response = services.find_response(db.session, invitation, with_answers=True)
     else:  # a post changes them: read (and on PostgreSQL lock) the response once, here
-        response = services.lock_response(db.session, invitation)
+        response = services.lock_response(db.session, invitation, with_answers=action == "submit")
     if response is not None and response.status == ResponseStatus.SUBMITTED:
         return _submitted(invitation, response, token)
     sections = _definition(invitation)["sections"]
-    if request.method == "GET":
+    if action is None:
         values = services.stored_values(response)
         index = _section_from(request.args.get("section"), sections, values)
         return _page(invitation, token, index, data=stored_data(values))
 
     index = _posted_section(sections)
-    action = request.form.get("action", "save")
     if action not in ACTIONS:
         abort(400, description=_("Unknown form action."))
     form = _posted_form(invitation, sections[index])
@@ -110,12 +110,14 @@ def survey(token: str):
     try:
         if action == "submit":
             result = services.submit(
-                db.session, invitation, values, language=language, response=response
+                db.session, invitation, values, language=language, response=response, locked=True
             )
             if result.submitted:
                 return redirect(url_for(".survey", token=token), 303)
             return _incomplete(invitation, token, result)
-        services.save_answers(db.session, invitation, values, language=language, response=response)
+        services.save_answers(
+            db.session, invitation, values, language=language, response=response, locked=True
+        )
     except services.AlreadySubmitted as exc:
         return _submitted(invitation, exc.response, token)
     if action == "save":
