@@ -149,6 +149,14 @@ _UPDATE_RESPONSE = {
 }
 
 
+#: The first opening of a link (a prepared UPDATE: no unit-of-work flush for one column).
+_MARK_OPENED = (
+    update(Invitation.__table__)
+    .where(Invitation.__table__.c.id == bindparam("invitation_id"))
+    .values(opened_at=bindparam("opened_at"))
+)
+
+
 def form_definition(invitation: Invitation) -> dict[str, Any]:
     """The definition of the form behind ``invitation`` (its campaign's instrument version),
     parsed once per process: published versions never change."""
@@ -192,8 +200,9 @@ def open_link(
 def mark_opened(session: Session, invitation: Invitation) -> None:
     """Remember the first time the link showed the form (the invitation's "opened")."""
     if invitation.opened_at is None:
-        invitation.opened_at = utcnow()
-        session.flush()
+        now = utcnow()
+        session.execute(_MARK_OPENED, {"invitation_id": invitation.id, "opened_at": now})
+        set_committed_value(invitation, "opened_at", now)
 
 
 def remember_language(session: Session, invitation: Invitation, language: str) -> None:
