@@ -166,6 +166,7 @@ def _open_more_campaigns(url: str, want: int = 4000) -> None:
                         name=f"{institution.code} attestation {year} (load test {round_})",
                         opens_on=today - dt.timedelta(days=10),
                         closes_on=today + dt.timedelta(days=365),
+                        allow_duplicate=True,  # round after round over the same cohorts
                     )
                     create_invitations(session, campaign, secret_key=SECRET, language="ru")
             session.flush()

@@ -13,7 +13,6 @@ from sqlalchemy import (
     String,
     Table,
     UniqueConstraint,
-    select,
 )
 from sqlalchemy.orm import Mapped, mapped_column, object_session, relationship
 
@@ -103,6 +102,14 @@ class Campaign(Base):
         return self.status == CampaignStatus.OPEN and self.opens_on <= today <= self.closes_on
 
 
+#: Every employer link of a campaign's institution, joined to the campaign: the "secondary"
+#: of :attr:`Invitation.inviting_link` (SQLAlchemy's composite secondary join).
+_inviting_links = EmployerLink.__table__.alias("inviting_links")
+_campaign_links = Campaign.__table__.join(
+    _inviting_links, _inviting_links.c.institution_id == Campaign.__table__.c.institution_id
+)
+
+
 class Invitation(Base):
     """One employer asked to assess one graduate in one campaign, with its secret link.
 
@@ -139,6 +146,17 @@ class Invitation(Base):
     #: name is never shown (the employer sees the inviting institution's, ``employer_link``)
     employer: Mapped[Employer] = relationship()
     graduate: Mapped[Graduate] = relationship()
+    #: the inviting institution's own record of the employer (None if it has none), a
+    #: relationship so that a query can load it with the invitation (``joinedload``)
+    inviting_link: Mapped[EmployerLink | None] = relationship(
+        secondary=_campaign_links,
+        primaryjoin=lambda: (
+            (Invitation.campaign_id == Campaign.__table__.c.id)
+            & (Invitation.employer_id == _inviting_links.c.employer_id)
+        ),
+        secondaryjoin=lambda: EmployerLink.id == _inviting_links.c.id,
+        viewonly=True,
+    )
 
     @property
     def employer_name(self) -> str | None:
@@ -151,14 +169,9 @@ class Invitation(Base):
     def employer_link(self) -> EmployerLink | None:
         """The inviting institution's own record of the employer: the name and contact the
         employer's form and e-mails show (None if the institution has none)."""
-        session = object_session(self)
-        if session is None:
+        if "inviting_link" not in self.__dict__ and object_session(self) is None:
             return None
-        return session.scalar(
-            select(EmployerLink)
-            .join(Campaign, Campaign.institution_id == EmployerLink.institution_id)
-            .where(Campaign.id == self.campaign_id, EmployerLink.employer_id == self.employer_id)
-        )
+        return self.inviting_link
 
 
 class DeliveryAttempt(Base):

@@ -28,6 +28,33 @@ from surveys.instruments.models import Instrument, InstrumentKind, InstrumentVer
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 
 
+#: Parsed definitions of published versions by (version id, checksum). A published version
+#: never changes (``InstrumentVersion`` refuses edits), so a definition read once serves every
+#: later request of this process: the employer's form reads its 20 kB of JSON only once.
+#: Keyed by the checksum too, so a database rebuilt with other versions under the same ids
+#: (tests, a restored backup) never gets a stale definition. Read-only: callers never change it.
+_DEFINITIONS: dict[tuple[int, str], dict[str, Any]] = {}
+_DEFINITIONS_MAX = 256
+
+
+def version_definition(version: InstrumentVersion) -> dict[str, Any]:
+    """The definition of a published ``version``, parsed once per process.
+
+    Queries that only need the form can load the version with ``defer(definition)``: the
+    column is then read (one query) only the first time this process sees the version.
+    """
+    if version.id is None:
+        return version.definition
+    key = (version.id, version.checksum)
+    found = _DEFINITIONS.get(key)
+    if found is None:
+        found = version.definition
+        if len(_DEFINITIONS) >= _DEFINITIONS_MAX:
+            _DEFINITIONS.clear()  # many versions over a long uptime: read again on demand
+        _DEFINITIONS[key] = found
+    return found
+
+
 def read_definition_file(path: str | Path) -> dict[str, Any]:
     """Parse a YAML (or JSON) definition file; syntax errors become :class:`DefinitionError`."""
     path = Path(path)

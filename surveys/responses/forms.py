@@ -48,6 +48,22 @@ class _RadioField(fields.RadioField):
             raise validators.ValidationError(_("Choose one of the offered answers."))
 
 
+class _ScaleField(_RadioField):
+    """A scale item's radio group, with what its page needs worked out once per field:
+    ``points`` (the scale's choices without "cannot judge") and ``as_list`` (a label has a
+    word too long for five points side by side, e.g. "Удовлетворительно": shown as a list).
+    """
+
+    def __init__(self, label=None, validators=None, *, points=(), as_list=False, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.points = points
+        self.as_list = as_list
+
+
+#: The longest word (letters) of a scale's labels that still fits a fifth of the form.
+SIDE_BY_SIDE_WORD = 12
+
+
 class _NotBefore:
     """A date item's answer cannot be before the answer of an earlier date item."""
 
@@ -108,11 +124,16 @@ def item_field(
     kind = item["type"]
     if kind in NUMERIC_TYPES:
         scale = definition["scales"][item["scale"]]
-        return _RadioField(
+        choices = _scale_choices(item, scale, language)
+        points = [choice for choice in choices if choice.value != NOT_APPLICABLE]
+        words = " ".join(str(point.label) for point in points).split()
+        return _ScaleField(
             label,
-            choices=_scale_choices(item, scale, language),
+            choices=choices,
             description=description,
             validate_choice=False,
+            points=points,
+            as_list=max(map(len, words), default=0) > SIDE_BY_SIDE_WORD,
         )
     if kind == "single_choice":
         return _RadioField(

@@ -14,17 +14,20 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
 from surveys.campaigns.tokens import LOOKUP, find_invitation
 from surveys.datachanges import data_changed
 from surveys.instruments.definitions import NUMERIC_TYPES, item_map, iter_items
+from surveys.instruments.models import InstrumentVersion
+from surveys.instruments.services import version_definition
 from surveys.orm import utcnow
-from surveys.registry.models import Graduate, new_pseudonym
+from surveys.registry.models import EmployerLink, Graduate, Institution, Programme, new_pseudonym
 from surveys.responses.forms import NOT_APPLICABLE
 from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
 
@@ -73,32 +76,93 @@ class SubmitResult:
         return not self.missing
 
 
-#: A link's invitation with its campaign (status, dates) and instrument version (the form),
-#: loaded in one query instead of a lazy load each.
+#: A link's invitation with its campaign (status, dates) and instrument version, loaded in
+#: one query instead of a lazy load each, with only the columns a link's requests read (an
+#: attribute left out would be loaded when first read: correct, one query more). The
+#: version's definition (20 kB of JSON) is not read: :func:`form_definition` takes it from
+#: the process's cache of published versions.
 _LINK_QUERY = LOOKUP.options(
-    joinedload(Invitation.campaign, innerjoin=True).joinedload(
-        Campaign.instrument_version, innerjoin=True
-    )
-)
-#: The same plus what a page shows: whom and what the employer assesses, and for whom.
-_PAGE_QUERY = _LINK_QUERY.options(
-    joinedload(Invitation.campaign, innerjoin=True).joinedload(
-        Campaign.institution, innerjoin=True
+    load_only(
+        Invitation.campaign_id,
+        Invitation.employer_id,
+        Invitation.graduate_id,
+        Invitation.nonce,
+        Invitation.language,
+        Invitation.withdrawn_at,
+        Invitation.declined_at,
+        Invitation.opened_at,
     ),
-    joinedload(Invitation.graduate, innerjoin=True).joinedload(Graduate.programme, innerjoin=True),
-    joinedload(Invitation.employer, innerjoin=True),
+    joinedload(Invitation.campaign, innerjoin=True)
+    .load_only(
+        Campaign.institution_id,
+        Campaign.instrument_version_id,
+        Campaign.status,
+        Campaign.opens_on,
+        Campaign.closes_on,
+    )
+    .joinedload(Campaign.instrument_version, innerjoin=True)
+    .load_only(InstrumentVersion.checksum),
 )
-#: The invitation's response; with its answers (in a second query, not on first use).
+#: The same plus what a page shows: whom and what the employer assesses, for whom, and the
+#: employer's name as the inviting institution writes it.
+_PAGE_QUERY = _LINK_QUERY.options(
+    joinedload(Invitation.campaign, innerjoin=True)
+    .joinedload(Campaign.institution, innerjoin=True)
+    .load_only(
+        Institution.name,
+        Institution.names,
+        Institution.privacy_notice,
+        Institution.privacy_notices,
+    ),
+    joinedload(Invitation.graduate, innerjoin=True)
+    .load_only(Graduate.programme_id, Graduate.full_name, Graduate.graduation_year)
+    .joinedload(Graduate.programme, innerjoin=True)
+    .load_only(Programme.code, Programme.name, Programme.names),
+    joinedload(Invitation.inviting_link).load_only(EmployerLink.name),
+)
+#: The invitation's response; with its answers (joined: one query, not two).
 _RESPONSE = select(Response).where(Response.invitation_id == bindparam("invitation_id"))
-_RESPONSE_WITH_ANSWERS = _RESPONSE.options(selectinload(Response.answers))
+_RESPONSE_WITH_ANSWERS = _RESPONSE.options(joinedload(Response.answers))
 #: The invitation's response, locked until the transaction ends (read fresh, not from the
 #: session's identity map).
 _LOCKED_RESPONSE = (
     select(Response)
     .where(Response.invitation_id == bindparam("invitation_id"))
-    .with_for_update()
+    .with_for_update(of=Response)
     .execution_options(populate_existing=True)
 )
+_LOCKED_RESPONSE_WITH_ANSWERS = _LOCKED_RESPONSE.options(joinedload(Response.answers))
+
+
+#: The UPDATE of a response whose answers changed: as a draft (False), or submitted (True).
+_UPDATE_RESPONSE = {
+    submitted: update(Response.__table__)
+    .where(Response.__table__.c.id == bindparam("response_id"))
+    .values(
+        language=bindparam("language"),
+        updated_at=bindparam("updated_at"),
+        **(
+            {"status": bindparam("status"), "submitted_at": bindparam("submitted_at")}
+            if submitted
+            else {}
+        ),
+    )
+    for submitted in (False, True)
+}
+
+
+#: The first opening of a link (a prepared UPDATE: no unit-of-work flush for one column).
+_MARK_OPENED = (
+    update(Invitation.__table__)
+    .where(Invitation.__table__.c.id == bindparam("invitation_id"))
+    .values(opened_at=bindparam("opened_at"))
+)
+
+
+def form_definition(invitation: Invitation) -> dict[str, Any]:
+    """The definition of the form behind ``invitation`` (its campaign's instrument version),
+    parsed once per process: published versions never change."""
+    return version_definition(invitation.campaign.instrument_version)
 
 
 def open_link(
@@ -144,8 +208,9 @@ def open_link(
 def mark_opened(session: Session, invitation: Invitation) -> None:
     """Remember the first time the link showed the form (the invitation's "opened")."""
     if invitation.opened_at is None:
-        invitation.opened_at = utcnow()
-        session.flush()
+        now = utcnow()
+        session.execute(_MARK_OPENED, {"invitation_id": invitation.id, "opened_at": now})
+        set_committed_value(invitation, "opened_at", now)
 
 
 def remember_language(session: Session, invitation: Invitation, language: str) -> None:
@@ -161,10 +226,26 @@ def find_response(
 ) -> Response | None:
     """The invitation's response (draft or submitted), if the employer has started one.
 
-    ``with_answers`` loads its answers along with it.
+    ``with_answers`` loads its answers along with it (in the same query).
     """
-    query = _RESPONSE_WITH_ANSWERS if with_answers else _RESPONSE
-    return session.scalars(query, {"invitation_id": invitation.id}).first()
+    if with_answers:
+        found = session.scalars(_RESPONSE_WITH_ANSWERS, {"invitation_id": invitation.id})
+        return found.unique().one_or_none()
+    return session.scalars(_RESPONSE, {"invitation_id": invitation.id}).first()
+
+
+def lock_response(
+    session: Session, invitation: Invitation, *, with_answers: bool = False
+) -> Response | None:
+    """The invitation's response, if there is one, read for a change: on PostgreSQL it stays
+    locked (``SELECT … FOR UPDATE``) until the transaction ends, so passing it on to
+    :func:`save_answers` or :func:`submit` (with ``locked=True``) spares them reading it
+    again. On SQLite (no row locks) it is a plain read, and they read it again under the
+    write lock. ``with_answers`` loads its answers along with it (a submit checks them)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return find_response(session, invitation, with_answers=with_answers)
+    query = _LOCKED_RESPONSE_WITH_ANSWERS if with_answers else _LOCKED_RESPONSE
+    return session.scalars(query, {"invitation_id": invitation.id}).unique().one_or_none()
 
 
 def stored_values(response: Response | None) -> dict[str, Any]:
@@ -189,57 +270,119 @@ def stored_values(response: Response | None) -> dict[str, Any]:
 
 
 def save_answers(
-    session: Session, invitation: Invitation, values: Mapping[str, Any], *, language: str
+    session: Session,
+    invitation: Invitation,
+    values: Mapping[str, Any],
+    *,
+    language: str,
+    response: Response | None = None,
+    locked: bool = False,
 ) -> Response:
     """Store ``values`` (item key → validated value, None = unanswered) as the draft.
 
     Only the items named in ``values`` change; the others keep their stored answers. Creates
     the response on first save. Raises :class:`AlreadySubmitted` if it was submitted.
+    ``locked``: :func:`lock_response` was called in this transaction and returned ``response``.
     """
-    response = _locked_response(session, invitation, language)
-    if response.status == ResponseStatus.SUBMITTED:
-        raise AlreadySubmitted(response)
-    items = item_map(response.instrument_version.definition)
-    unknown = sorted(set(values) - set(items))
-    if unknown:  # the forms only pass item keys; a caller bug, not user input
-        raise KeyError(f"not items of this instrument: {', '.join(unknown)}")
-    if values:
-        session.execute(
-            delete(Answer).where(
-                Answer.response_id == response.id, Answer.item_key.in_(list(values))
-            )
-        )
-        insert_answer_rows(
-            session,
-            [
-                _answer_row(response.id, items[key], value)
-                for key, value in values.items()
-                if value is not None
-            ],
-        )
-    response.language = language
-    response.updated_at = utcnow()
-    session.flush()
-    session.expire(response, ["answers"])
+    response = _response_to_change(session, invitation, language, response, locked)
+    _write_answers(session, response, values)
+    _update_response(session, response, language=language, submitted=False)
     return response
 
 
-def insert_answer_rows(session: Session, rows: list[dict[str, Any]]) -> None:
+def _response_to_change(
+    session: Session,
+    invitation: Invitation,
+    language: str,
+    response: Response | None,
+    locked: bool,
+) -> Response:
+    """The draft that a save or submit changes, locked; :class:`AlreadySubmitted` if final.
+
+    ``locked``: ``response`` is what :func:`lock_response` returned in this transaction.
+    """
+    if not locked or session.get_bind().dialect.name != "postgresql":
+        response = _locked_response(session, invitation, language)
+    elif response is None:  # none when it was locked: create it (or lock a concurrent one)
+        response = _locked_response(session, invitation, language, maybe_exists=False)
+    if response.status == ResponseStatus.SUBMITTED:
+        raise AlreadySubmitted(response)
+    return response
+
+
+def _write_answers(session: Session, response: Response, values: Mapping[str, Any]) -> None:
+    """Replace the stored answers of the items in ``values`` (a None value: no answer)."""
+    items = item_map(version_definition(response.instrument_version))
+    unknown = sorted(set(values) - set(items))
+    if unknown:  # the forms only pass item keys; a caller bug, not user input
+        raise KeyError(f"not items of this instrument: {', '.join(unknown)}")
+    cleared = [key for key, value in values.items() if value is None]
+    if cleared:
+        session.execute(
+            delete(Answer).where(Answer.response_id == response.id, Answer.item_key.in_(cleared))
+        )
+    rows = [
+        _answer_row(response.id, items[key], value)
+        for key, value in values.items()
+        if value is not None
+    ]
+    insert_answer_rows(session, rows, replace=True)
+    session.expire(response, ["answers"])
+
+
+def _update_response(
+    session: Session, response: Response, *, language: str, submitted: bool
+) -> None:
+    """Record on ``response`` that its answers changed now (in ``language``), and that it is
+    final if ``submitted``: one UPDATE statement, the object's attributes set to match."""
+    now = utcnow()
+    changes: dict[str, Any] = {"language": language, "updated_at": now}
+    if submitted:
+        changes |= {"status": ResponseStatus.SUBMITTED, "submitted_at": now}
+    session.execute(_UPDATE_RESPONSE[submitted], {"response_id": response.id, **changes})
+    for name, value in changes.items():
+        set_committed_value(response, name, value)
+
+
+def insert_answer_rows(
+    session: Session, rows: list[dict[str, Any]], *, replace: bool = False
+) -> None:
     """Insert ``answers`` rows (made from :func:`blank_answer_row`) in few statements.
 
-    Rows are grouped by the columns they fill (a score, a choice, a text …) and each group
-    is one executemany of an INSERT of just those columns, so empty columns stay SQL NULL
-    and a thousand answers of four kinds are four statements rather than hundreds.
+    One executemany of an INSERT for the rows with multiple-choice keys and one for the
+    others, so a thousand answers are two statements rather than hundreds. The JSON column
+    ``choices`` is left out of the rows without choices: a None bound to it would be stored
+    as JSON ``null``, not SQL NULL (the other columns bind None as SQL NULL). ``replace``:
+    a row whose (response, item) is stored already replaces it (``ON CONFLICT DO UPDATE``).
     """
 
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
-        filled = {name: value for name, value in row.items() if value is not None}
+        filled = {
+            name: value for name, value in row.items() if value is not None or name != "choices"
+        }
         groups.setdefault(tuple(filled), []).append(filled)
-    table = Answer.__table__
+    if replace:
+        statement = _REPLACE_ANSWERS[session.get_bind().dialect.name == "postgresql"]
+    else:
+        statement = Answer.__table__.insert()
     for batch in groups.values():
         for start in range(0, len(batch), 5000):
-            session.execute(table.insert(), batch[start : start + 5000])
+            session.execute(statement, batch[start : start + 5000])
+
+
+def _replace_answers(module) -> Any:
+    """An INSERT of answers that replaces the stored answer of the same (response, item)."""
+    insert = module.insert(Answer.__table__)
+    values = ("number", "choice", "choices", "text", "date", "not_applicable")
+    return insert.on_conflict_do_update(
+        index_elements=["response_id", "item_key"],
+        set_={name: insert.excluded[name] for name in values},
+    )
+
+
+#: The answer upsert, built once: for PostgreSQL (True) and SQLite (False).
+_REPLACE_ANSWERS = {True: _replace_answers(postgresql), False: _replace_answers(sqlite)}
 
 
 def unanswered(value: Any) -> bool:
@@ -257,20 +400,30 @@ def missing_required(definition: Mapping[str, Any], values: Mapping[str, Any]) -
 
 
 def submit(
-    session: Session, invitation: Invitation, values: Mapping[str, Any], *, language: str
+    session: Session,
+    invitation: Invitation,
+    values: Mapping[str, Any],
+    *,
+    language: str,
+    response: Response | None = None,
+    locked: bool = False,
 ) -> SubmitResult:
     """Save ``values`` and submit the response if every required item is answered.
 
     When required items are missing the answers are kept as a draft and the result lists
     them. Submitting is final. Raises :class:`AlreadySubmitted` when it was submitted before.
+    ``locked``: :func:`lock_response` was called in this transaction and returned ``response``.
     """
-    response = save_answers(session, invitation, values, language=language)
-    missing = missing_required(response.instrument_version.definition, stored_values(response))
+    response = _response_to_change(session, invitation, language, response, locked)
+    # what will be stored once ``values`` are: the stored answers, those of ``values`` replaced
+    after = {key: value for key, value in stored_values(response).items() if key not in values}
+    after.update((key, value) for key, value in values.items() if value is not None)
+    missing = missing_required(version_definition(response.instrument_version), after)
+    _write_answers(session, response, values)
+    # one UPDATE of the response: when its answers changed, and final if they are complete
+    _update_response(session, response, language=language, submitted=not missing)
     if missing:
         return SubmitResult(response, missing)
-    response.status = ResponseStatus.SUBMITTED
-    response.submitted_at = utcnow()
-    session.flush()
     data_changed(session, invitation.campaign.institution_id)  # its indicators are stale now
     record_event(
         session,
@@ -283,17 +436,21 @@ def submit(
     return SubmitResult(response, [])
 
 
-def _locked_response(session: Session, invitation: Invitation, language: str) -> Response:
+def _locked_response(
+    session: Session, invitation: Invitation, language: str, *, maybe_exists: bool = True
+) -> Response:
     """The invitation's response, created if needed, locked for this transaction.
 
     On PostgreSQL an existing response (every save but the first) is locked by one
-    ``SELECT … FOR UPDATE``; only a missing one is inserted first. SQLite has no row locks:
-    its write lock comes with the first write of the transaction, so there the insert always
-    comes first and the read after it sees the latest committed state.
+    ``SELECT … FOR UPDATE``; only a missing one is inserted (``RETURNING`` it: a row this
+    transaction inserted is its own until it commits). SQLite has no row locks: its write
+    lock comes with the first write of the transaction, so there the insert always comes
+    first and a read after it (when the response existed) sees the latest committed state.
+    ``maybe_exists=False``: the caller found none in this transaction; try the insert first.
     """
     dialect = session.get_bind().dialect.name
     params = {"invitation_id": invitation.id}
-    if dialect == "postgresql":
+    if dialect == "postgresql" and maybe_exists:
         response = session.scalars(_LOCKED_RESPONSE, params).first()
         if response is not None:
             return response
@@ -307,12 +464,17 @@ def _locked_response(session: Session, invitation: Invitation, language: str) ->
         "updated_at": utcnow(),
     }
     module = postgresql if dialect == "postgresql" else sqlite
-    session.execute(
+    created = session.scalars(
         module.insert(Response)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["invitation_id"])
-    )
-    return session.scalars(_LOCKED_RESPONSE, params).one()
+        .returning(Response)
+    ).first()
+    if created is not None:
+        return created
+    response = session.scalars(_LOCKED_RESPONSE, params).one()
+    session.expire(response, ["answers"])  # read before the write lock (SQLite): read again
+    return response
 
 
 def _answer_row(response_id: int, item: Mapping[str, Any], value: Any) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from surveys.campaigns.models import Invitation
 from surveys.campaigns.services import decline_invitation
 from surveys.extensions import db, limiter
 from surveys.instruments.definitions import NUMERIC_TYPES, item_map, text
+from surveys.instruments.services import version_definition
 from surveys.responses import services
 from surveys.responses.forms import (
     LONG_TEXT_MAX,
@@ -89,18 +90,20 @@ def no_store(response):
 def survey(token: str):
     """Show a section of the form, or take its answers (save, move, submit)."""
     invitation = _open(token)
-    # a page shows the stored answers; a post only needs to know whether it was submitted
-    response = services.find_response(db.session, invitation, with_answers=request.method == "GET")
+    action = request.form.get("action", "save") if request.method == "POST" else None
+    if action is None:  # a page shows the stored answers
+        response = services.find_response(db.session, invitation, with_answers=True)
+    else:  # a post changes them: read (and on PostgreSQL lock) the response once, here
+        response = services.lock_response(db.session, invitation, with_answers=action == "submit")
     if response is not None and response.status == ResponseStatus.SUBMITTED:
         return _submitted(invitation, response, token)
     sections = _definition(invitation)["sections"]
-    if request.method == "GET":
+    if action is None:
         values = services.stored_values(response)
         index = _section_from(request.args.get("section"), sections, values)
         return _page(invitation, token, index, data=stored_data(values))
 
     index = _posted_section(sections)
-    action = request.form.get("action", "save")
     if action not in ACTIONS:
         abort(400, description=_("Unknown form action."))
     form = _posted_form(invitation, sections[index])
@@ -110,11 +113,15 @@ def survey(token: str):
     language = str(get_locale())
     try:
         if action == "submit":
-            result = services.submit(db.session, invitation, values, language=language)
+            result = services.submit(
+                db.session, invitation, values, language=language, response=response, locked=True
+            )
             if result.submitted:
                 return redirect(url_for(".survey", token=token), 303)
             return _incomplete(invitation, token, result)
-        services.save_answers(db.session, invitation, values, language=language)
+        services.save_answers(
+            db.session, invitation, values, language=language, response=response, locked=True
+        )
     except services.AlreadySubmitted as exc:
         return _submitted(invitation, exc.response, token)
     if action == "save":
@@ -217,7 +224,7 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
 
 
 def _definition(invitation: Invitation) -> dict[str, Any]:
-    return invitation.campaign.instrument_version.definition
+    return services.form_definition(invitation)
 
 
 def _posted_section(sections: list[dict[str, Any]]) -> int:
@@ -338,7 +345,7 @@ def _incomplete(invitation: Invitation, token: str, result: services.SubmitResul
 def answer_summary(response: Response, language: str) -> list[dict[str, Any]]:
     """Every section of a response's form with each question and its answer as text (the
     thank-you page's summary; staff read a submitted form the same way)."""
-    definition = response.instrument_version.definition
+    definition = version_definition(response.instrument_version)
     values = services.stored_values(response)
     return [
         {
@@ -361,7 +368,7 @@ def _submitted(invitation: Invitation, response: Response, token: str):
     if request.method == "POST" and request.form.get("action") == "submit":
         return redirect(url_for(".survey", token=token), 303)
     changed = request.method == "POST"
-    definition = response.instrument_version.definition
+    definition = version_definition(response.instrument_version)
     summary = answer_summary(response, str(get_locale()))
     local = _local(response.submitted_at)
     return (
