@@ -7,6 +7,7 @@ without, it refreshes itself. Either way the upload's answer comes at once.
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import expect
@@ -83,8 +84,22 @@ def test_check_then_import_on_the_progress_page(
     assert serious_violations(page) == []
 
 
-def test_progress_is_shown_while_the_job_runs(live_server, new_context, staff, tmp_path, artifact):
+def test_progress_is_shown_while_the_job_runs(
+    live_server, new_context, staff, tmp_path, artifact, monkeypatch
+):
     """A check slowed down per chunk: the bar and the line move before the result shows."""
+    from surveys.registry import imports
+
+    # the job runs in a thread of this process: small chunks, each reported a little late,
+    # so that a check of 40,000 rows (well under a second) lasts long enough to be watched
+    report = imports._Passes._report
+
+    def slow_report(self, done, message):
+        time.sleep(0.15)
+        report(self, done, message)
+
+    monkeypatch.setattr(imports, "ROWS_PER_CHUNK", 1_000)
+    monkeypatch.setattr(imports._Passes, "_report", slow_report)
     lines = ["code,name,level,field_of_study"]
     lines += [f"Q{n:06d},Programme {n},bachelor,Engineering" for n in range(40_000)]
     path = tmp_path / "many.csv"

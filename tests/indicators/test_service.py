@@ -212,9 +212,9 @@ def test_campaign_and_invitations_invalidate(app, db):
         year=2025,
         programme_ids=[setting.programmes["OIL"].id],
         name="Second round",
-        allow_duplicate=True,  # a second round, on purpose
-        opens_on=dt.date(2026, 4, 1),
-        closes_on=dt.date(2026, 5, 1),
+        allow_duplicate=True,  # a second round over the first one's period, on purpose
+        opens_on=dt.date(2026, 1, 10),
+        closes_on=dt.date(2026, 3, 10),
     )
     assert data_version(db, iid) == first.data_version + 1
     create_invitations(db, campaign, secret_key=SECRET)
