@@ -95,10 +95,10 @@ def test_progress_is_shown_while_the_job_runs(
     report = imports._Passes._report
 
     def slow_report(self, done, message):
-        time.sleep(0.15)
+        time.sleep(0.2)
         report(self, done, message)
 
-    monkeypatch.setattr(imports, "ROWS_PER_CHUNK", 1_000)
+    monkeypatch.setattr(imports, "ROWS_PER_CHUNK", 2_000)
     monkeypatch.setattr(imports._Passes, "_report", slow_report)
     lines = ["code,name,level,field_of_study"]
     lines += [f"Q{n:06d},Programme {n},bachelor,Engineering" for n in range(40_000)]
