@@ -23,13 +23,13 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from surveys.campaigns.models import Campaign, Invitation
 from surveys.dashboard.texts import item_texts
 from surveys.instruments.definitions import numeric_items
 from surveys.instruments.models import Instrument, InstrumentVersion
-from surveys.registry.models import Employer, Graduate, Programme
+from surveys.registry.models import Programme
 from surveys.reports.services import ReportContent
-from surveys.responses.models import Answer, Response, ResponseStatus
+from surveys.responses.models import Answer, Response
+from surveys.responses.ratings import submitted_responses
 from surveys.spreadsheets import neutralise_formula
 
 #: The code of "not applicable / cannot judge": below every scale (scales start at 0 or 1).
@@ -73,34 +73,13 @@ def responses_sav(session: Session, content: ReportContent) -> bytes:
     scope = content.scope
     lang = scope.lang
     rows = session.execute(
-        select(
-            Response.id,
-            Response.public_id,
-            Graduate.pseudonym,
-            Employer.pseudonym,
-            Programme.code,
-            Graduate.graduation_year,
-            Instrument.key,
-            InstrumentVersion.id,
+        submitted_responses(scope.year, scope.institution.id, None, scope.programme_codes).order_by(
+            Programme.code, Instrument.key, Response.id
         )
-        .join(Invitation, Invitation.id == Response.invitation_id)
-        .join(Campaign, Campaign.id == Invitation.campaign_id)
-        .join(Graduate, Graduate.id == Invitation.graduate_id)
-        .join(Programme, Programme.id == Graduate.programme_id)
-        .join(Employer, Employer.id == Invitation.employer_id)
-        .join(InstrumentVersion, InstrumentVersion.id == Response.instrument_version_id)
-        .join(Instrument, Instrument.id == InstrumentVersion.instrument_id)
-        .where(
-            Response.status == ResponseStatus.SUBMITTED,
-            Campaign.institution_id == scope.institution.id,
-            Graduate.graduation_year == scope.year,
-            Programme.code.in_(scope.programme_codes),
-        )
-        .order_by(Programme.code, Instrument.key, Response.id)
     ).all()
     # the numeric items of the versions answered, in questionnaire order, per instrument
     items: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
-    versions = {row[7]: row[6] for row in rows}
+    versions = {row.version_id: row.instrument for row in rows}
     for version_id, definition in session.execute(
         select(InstrumentVersion.id, InstrumentVersion.definition)
         .where(InstrumentVersion.id.in_(list(versions)))
@@ -111,7 +90,7 @@ def responses_sav(session: Session, content: ReportContent) -> bytes:
                 item["key"], (item["scale_min"], item["scale_max"])
             )
     answers: dict[tuple[int, str], float | None] = {}
-    ids = [row[0] for row in rows]
+    ids = [row.id for row in rows]
     for start in range(0, len(ids), 5000):
         for response_id, key, number, na in session.execute(
             select(Answer.response_id, Answer.item_key, Answer.number, Answer.not_applicable).where(
@@ -137,12 +116,12 @@ def responses_sav(session: Session, content: ReportContent) -> bytes:
     ):
         taken.add(name)
         labels[name] = label
-    columns["response_id"] = [row[1] for row in rows]
-    columns["subject_id"] = [row[2] for row in rows]
-    columns["rater_id"] = [row[3] for row in rows]
-    columns["programme"] = [neutralise_formula(row[4]) for row in rows]
-    columns["year"] = [float(row[5]) for row in rows]
-    columns["instrument"] = [neutralise_formula(row[6]) for row in rows]
+    columns["response_id"] = [row.public_id for row in rows]
+    columns["subject_id"] = [row.subject_id for row in rows]
+    columns["rater_id"] = [row.rater_id for row in rows]
+    columns["programme"] = [neutralise_formula(row.programme) for row in rows]
+    columns["year"] = [float(row.year) for row in rows]
+    columns["instrument"] = [neutralise_formula(row.instrument) for row in rows]
     value_labels: dict[str, dict[float, str]] = {}
     missing: dict[str, list[float]] = {}
     measure: dict[str, str] = {"response_id": "nominal", "programme": "nominal"}
@@ -155,7 +134,9 @@ def responses_sav(session: Session, content: ReportContent) -> bytes:
             name = variable_name(f"{instrument}_{key}" if several else key, taken)
             labels[name] = fit((texts.items.get(key) if texts else None) or key, LABEL_BYTES)
             columns[name] = [
-                answers.get((row[0], key), float("nan")) if row[6] == instrument else float("nan")
+                answers.get((row.id, key), float("nan"))
+                if row.instrument == instrument
+                else float("nan")
                 for row in rows
             ]
             points = []

@@ -44,23 +44,29 @@ RATINGS_COLUMNS = (
 CHUNK_SIZE = 5000
 
 
-def _responses_query(
+def submitted_responses(
     year: int | Collection[int] | None,
     institution_id: int | None,
     instrument: str | None,
     programmes: Collection[str] | None = None,
 ) -> Select[Any]:
+    """The submitted responses of a scope, with their codes and pseudonyms (no order).
+
+    Columns, in this order: ``id``, ``version_id``, ``public_id``, ``institution``,
+    ``programme``, ``year``, ``instrument``, ``subject_id`` (the graduate's pseudonym),
+    ``rater_id`` (the employer's).
+    """
     query = (
         select(
             Response.id,
-            Response.instrument_version_id,
+            Response.instrument_version_id.label("version_id"),
             Response.public_id,
-            Institution.code,
-            Programme.code,
-            Graduate.graduation_year,
-            Instrument.key,
-            Graduate.pseudonym,
-            Employer.pseudonym,
+            Institution.code.label("institution"),
+            Programme.code.label("programme"),
+            Graduate.graduation_year.label("year"),
+            Instrument.key.label("instrument"),
+            Graduate.pseudonym.label("subject_id"),
+            Employer.pseudonym.label("rater_id"),
         )
         .join(Invitation, Invitation.id == Response.invitation_id)
         .join(Campaign, Campaign.id == Invitation.campaign_id)
@@ -108,7 +114,7 @@ def iter_ratings(
     table. Rows come per response (in response order) and, within one, in the order of the
     items of the version that response answered, using that version's scales.
     """
-    base = _responses_query(year, institution_id, instrument, programmes).order_by(Response.id)
+    base = submitted_responses(year, institution_id, instrument, programmes).order_by(Response.id)
     # Core execution on the session's connection: plain rows, no ORM row processing
     session.flush()  # what session.execute would do: pending changes count
     connection = session.connection()
@@ -218,7 +224,7 @@ def ratings_columns(
 
     session.flush()  # what session.execute would do: pending changes count
     connection = session.connection()
-    scoped = _responses_query(year, institution_id, instrument, programmes)
+    scoped = submitted_responses(year, institution_id, instrument, programmes)
     responses = connection.execute(scoped.order_by(Response.id)).all()
     if not responses:
         return {name: [] for name in RATINGS_COLUMNS}
