@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["cronbach_alpha", "krippendorff_ordinal", "label_hashes", "splitmix64"]
+from analysis.stats import group_order
+
+__all__ = [
+    "CronbachMoments",
+    "cronbach_from_moments",
+    "cronbach_moments",
+    "krippendorff_ordinal",
+    "label_hashes",
+    "merge_cronbach_moments",
+    "splitmix64",
+]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -56,78 +67,163 @@ def label_hashes(labels: Iterable[str]) -> NDArray[np.uint64]:
     )
 
 
-def cronbach_alpha(
+class CronbachMoments(NamedTuple):
+    """What Cronbach's alpha of each cell needs, in a form that adds up over disjoint cells.
+
+    ``key`` numbers the (cell, item) pairs as ``cell * n_items + item``; ``present`` says
+    which pairs have a row in the data (answered or not: the cell's items). Per pair: the
+    count, mean and sum of squared deviations of the scores of complete responses. Per cell:
+    the complete responses and the mean and sum of squared deviations of their totals.
+    """
+
+    n_items: int
+    key: IntArray
+    present: NDArray[np.bool_]
+    count: FloatArray
+    mean: FloatArray
+    m2: FloatArray
+    n: IntArray
+    t_mean: FloatArray
+    t_m2: FloatArray
+
+    @property
+    def k(self) -> IntArray:
+        """Items of each cell."""
+        return np.bincount(self.key[self.present] // self.n_items, minlength=len(self.n))
+
+
+def cronbach_moments(
     value: FloatArray,
     cell: IntArray,
     unit: IntArray,
-    item_cell: IntArray,
-    k: IntArray,
+    entry: IntArray,
+    key: IntArray,
+    present: NDArray[np.bool_],
+    n_items: int,
     n_cells: int,
-) -> tuple[IntArray, FloatArray]:
-    """Cronbach's alpha per cell from complete responses.
+) -> CronbachMoments:
+    """The :class:`CronbachMoments` of complete responses.
 
     Parameters
     ----------
-    value : array of float
-        Item scores of complete responses only (each response has all ``k`` items of its cell).
-    cell : array of int
-        Cell of each value.
-    unit : array of int
-        Response (within cell) of each value, as a global index (``0 <= unit < n_units``).
-    item_cell : array of int
-        Index of the (cell, item) pair of each value.
-    k : array of int
-        Number of items of each cell.
-    n_cells : int
+    value, cell, unit : arrays
+        Score, cell and response (a global index) of each row of a complete response (each
+        response has a row for every item of its cell).
+    entry : array of int
+        The (cell, item) pair of each row, as an index into ``key``.
+    key : array of int
+        ``cell * n_items + item`` of each pair.
+    present : array of bool
+        Pairs that are items of their cell (have a row, answered or not).
+    n_items, n_cells : int
+    """
+    size = len(key)
+    count = np.bincount(entry, minlength=size).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(entry, weights=value, minlength=size) / count
+    dev = value - mean[entry]
+    m2 = np.bincount(entry, weights=dev * dev, minlength=size)
+    n_units = int(unit.max()) + 1 if len(unit) else 0
+    totals = np.bincount(unit, weights=value, minlength=n_units)
+    unit_cell = np.full(n_units, -1, dtype=np.int64)
+    unit_cell[unit] = cell
+    has_unit = unit_cell >= 0
+    t_mean, t_m2, n = _moments(totals[has_unit], unit_cell[has_unit], n_cells)
+    return CronbachMoments(n_items, key, present, count, mean, m2, n, t_mean, t_m2)
 
-    Returns
-    -------
-    n, alpha : arrays of length ``n_cells``
-        Complete responses and alpha (NaN when ``k < 2``, ``n < 2`` or the total score does not
-        vary).
 
-    Notes
-    -----
+def _moments(
+    x: FloatArray, cell: IntArray, n_cells: int
+) -> tuple[FloatArray, FloatArray, IntArray]:
+    """Mean and sum of squared deviations per cell (two passes), and the count."""
+    n = np.bincount(cell, minlength=n_cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(cell, weights=x, minlength=n_cells) / n
+    d = x - mean[cell]
+    return mean, np.bincount(cell, weights=d * d, minlength=n_cells), n
+
+
+def _merge(
+    count: FloatArray, mean: FloatArray, m2: FloatArray, into: IntArray, size: int
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Pooled count, mean and sum of squared deviations of parts, merged by ``into``.
+
+    Chan, Golub & LeVeque's pairwise update: ``M2 = Σ M2_i + Σ n_i (x̄_i − x̄)²``.
+    """
+    has = count > 0
+    count, mean, m2, into = count[has], mean[has], m2[has], into[has]
+    n = np.bincount(into, weights=count, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pooled = np.bincount(into, weights=count * mean, minlength=size) / n
+    d = mean - pooled[into]
+    m2_all = np.bincount(into, weights=m2, minlength=size)
+    m2_all += np.bincount(into, weights=count * d * d, minlength=size)
+    return n, pooled, m2_all
+
+
+def merge_cronbach_moments(m: CronbachMoments, cell_map: IntArray, n_cells: int) -> CronbachMoments:
+    """The moments of coarser cells, each the union of finer ones.
+
+    ``cell_map`` gives the coarse cell of each fine cell. A coarse cell's items are the union
+    of its parts' items; a part with fewer items than the whole holds no response that is
+    complete in the whole (each of its responses lacks a row for some item), so only parts
+    with the whole's items are merged. The result equals the moments computed from the rows
+    of the coarse cells directly, up to rounding.
+    """
+    ni = m.n_items
+    fine_cell = m.key // ni
+    coarse_key = cell_map[fine_cell] * ni + m.key % ni
+    size = n_cells * ni
+    present = np.bincount(coarse_key[m.present], minlength=size) > 0
+    k_fine = m.k
+    k_coarse = np.bincount(np.flatnonzero(present) // ni, minlength=n_cells)
+    whole = k_fine == k_coarse[cell_map]  # parts with every item of their coarse cell
+    use = whole[fine_cell]
+    count, mean, m2 = _merge(np.where(use, m.count, 0.0), m.mean, m.m2, coarse_key, size)
+    t_n, t_mean, t_m2 = _merge(
+        np.where(whole, m.n, 0).astype(np.float64), m.t_mean, m.t_m2, cell_map, n_cells
+    )
+    return CronbachMoments(
+        ni,
+        np.arange(size, dtype=np.int64),
+        present,
+        count,
+        mean,
+        m2,
+        t_n.astype(np.int64),
+        t_mean,
+        t_m2,
+    )
+
+
+def cronbach_from_moments(m: CronbachMoments) -> tuple[IntArray, FloatArray, IntArray]:
+    """Complete responses, Cronbach's alpha and items of each cell.
+
     .. math:: \\hat\\alpha = \\frac{k}{k-1}\\left(1 - \\frac{\\sum_j s_j^2}{s_T^2}\\right)
 
     with ``s_j²`` the sample variance of item ``j`` and ``s_T²`` that of the response totals
-    (both with ``n − 1``), as in pingouin and R's ``psych::alpha``.
+    (both with ``n − 1``), as in pingouin and R's ``psych::alpha``. Alpha is NaN when
+    ``k < 2``, ``n < 2`` or the total score does not vary.
 
     References
     ----------
     .. [1] Cronbach, L. J. (1951). Coefficient alpha and the internal structure of tests.
        Psychometrika, 16, 297-334.
     """
-    n_ic = int(item_cell.max()) + 1 if len(item_cell) else 0
-    cnt_ic = np.bincount(item_cell, minlength=n_ic)
-    mean_ic = np.bincount(item_cell, weights=value, minlength=n_ic) / np.maximum(cnt_ic, 1)
-    dev = value - mean_ic[item_cell]
-    ss_ic = np.bincount(item_cell, weights=dev * dev, minlength=n_ic)
-    var_ic = ss_ic / np.maximum(cnt_ic - 1, 1)
-    # cell of each item_cell
-    cell_of_ic = np.zeros(n_ic, dtype=np.int64)
-    cell_of_ic[item_cell] = cell
-    sum_var_items = np.bincount(cell_of_ic, weights=var_ic, minlength=n_cells)
-
-    n_units = int(unit.max()) + 1 if len(unit) else 0
-    totals = np.bincount(unit, weights=value, minlength=n_units)
-    has_unit = np.bincount(unit, minlength=n_units) > 0
-    unit_cell = np.zeros(n_units, dtype=np.int64)
-    unit_cell[unit] = cell
-    uc = unit_cell[has_unit]
-    t = totals[has_unit]
-    n = np.bincount(uc, minlength=n_cells)
-    mean_t = np.bincount(uc, weights=t, minlength=n_cells) / np.maximum(n, 1)
-    dt = t - mean_t[uc]
-    var_t = np.bincount(uc, weights=dt * dt, minlength=n_cells) / np.maximum(n - 1, 1)
-    k = np.asarray(k, dtype=np.float64)
+    n_cells = len(m.n)
+    var_item = m.m2 / np.maximum(m.count - 1.0, 1.0)
+    sum_var_items = np.bincount(m.key // m.n_items, weights=var_item, minlength=n_cells)
+    n = m.n
+    var_t = m.t_m2 / np.maximum(n - 1, 1)
+    k_int = m.k
+    k = k_int.astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         alpha = k / (k - 1.0) * (1.0 - sum_var_items / var_t)
     # alpha <= 1 always (s_T² <= k·Σ s_j², Cauchy–Schwarz); a value a few ulps above 1 is
     # rounding, and would put Feldt's lower bound above the estimate
     alpha = np.minimum(alpha, 1.0)
     alpha = np.where((k >= 2) & (n >= 2) & (var_t > 0), alpha, np.nan)
-    return n, alpha
+    return n, alpha, k_int
 
 
 def krippendorff_ordinal(
@@ -180,7 +276,8 @@ def krippendorff_ordinal(
     within the cell and, as in Hayes & Krippendorff (2007), keeps the expected disagreement
     ``D_e`` of the sample fixed: ``α* = 1 − D_o*/D_e``. The interval is the percentile
     interval of the ``n_boot`` replicates. Random numbers come from SplitMix64 on
-    (cell key, replicate, slot), so results do not depend on other cells or on row order.
+    (cell key, replicate, word), each 64-bit word giving two draws, so results do not depend
+    on other cells or on row order.
 
     References
     ----------
@@ -196,7 +293,7 @@ def krippendorff_ordinal(
     n_units = len(unit_cell)
     cell = unit_cell[unit]
     # mid-ranks of the values within each cell
-    order = np.lexsort((value, cell))
+    order = group_order(value, cell, n_cells)
     v, c = value[order], cell[order]
     m = len(v)
     pos = np.arange(1, m + 1, dtype=np.float64)
@@ -233,35 +330,55 @@ def krippendorff_ordinal(
         d_k = d_u[keep_unit]
         m_k = m_u[keep_unit]
         cells_present, u_start, u_count = np.unique(uc, return_index=True, return_counts=True)
-        n_slots = len(uc)
-        slot_cell = np.repeat(np.arange(len(cells_present)), u_count)
-        slot = (np.arange(n_slots) - np.repeat(u_start, u_count)).astype(np.uint64)
-        slot_key = cell_hash[cells_present][slot_cell]
+        # Each 64-bit random number gives two draws (its high and low 32 bits): a cell of
+        # U units has ceil(U/2) words per replicate; the low half of the last word of an odd
+        # cell draws the extra zero appended to d_k.
+        n_words = (u_count + 1) // 2
+        w_start = np.r_[0, np.cumsum(n_words)[:-1]]
+        n_w = int(n_words.sum())
+        w_cell = np.repeat(np.arange(len(cells_present)), n_words)
+        word = (np.arange(n_w) - w_start[w_cell]).astype(np.uint64)
+        w_key = cell_hash[cells_present][w_cell]
         with np.errstate(over="ignore"):
-            slot_step = slot * _GOLDEN
-        count_of_slot = np.repeat(u_count, u_count).astype(np.uint64)
-        start_of_slot = np.repeat(u_start, u_count)
+            w_step = word * _GOLDEN
+        count_hi = u_count[w_cell].astype(np.uint64)
+        start_hi = u_start[w_cell]
+        lo_used = 2 * word.astype(np.int64) + 1 < u_count[w_cell]
+        count_lo = np.where(lo_used, count_hi, 0).astype(np.uint64)
+        start_lo = np.where(lo_used, start_hi, len(d_k))
+        d_ext = np.r_[d_k, 0.0]
         factor = scale[cells_present] * nv[cells_present]
         reps = np.empty((n_boot, len(cells_present)))
         same_m = bool(np.all(m_k == m_k[0]))
-        # replicates in chunks of about 2**18 draws: the temporaries stay in cache
-        chunk = max(1, min(n_boot, (1 << 18) // max(n_slots, 1)))
+        m_ext = np.r_[m_k, 0.0]
+        low32 = np.uint64(0xFFFFFFFF)
+        # replicates in chunks of about 2**17 words: the temporaries stay in cache
+        chunk = max(1, min(n_boot, (1 << 17) // max(n_w, 1)))
         for b0 in range(0, n_boot, chunk):
             b = np.arange(b0, min(b0 + chunk, n_boot), dtype=np.uint64)[:, None]
-            x = slot_key[None, :] ^ splitmix64(b)
-            x += slot_step[None, :]
+            x = w_key[None, :] ^ splitmix64(b)
+            x += w_step[None, :]
             _mix_inplace(x)
             # unbiased enough for counts < 2**32: floor(r32 * count / 2**32)
+            hi = x >> np.uint64(32)
+            hi *= count_hi[None, :]
+            hi >>= np.uint64(32)
+            i_hi = hi.view(np.int64)
+            i_hi += start_hi[None, :]
+            x &= low32
+            x *= count_lo[None, :]
             x >>= np.uint64(32)
-            x *= count_of_slot[None, :]
-            x >>= np.uint64(32)
-            idx = x.view(np.int64)
-            idx += start_of_slot[None, :]
-            d_star = np.add.reduceat(d_k[idx], u_start, axis=1)
+            i_lo = x.view(np.int64)
+            i_lo += start_lo[None, :]
+            d_w = d_ext[i_hi]
+            d_w += d_ext[i_lo]
+            d_star = np.add.reduceat(d_w, w_start, axis=1)
             if same_m:  # every unit has the same number of values (e.g. two raters)
                 m_star = m_k[0] * u_count[None, :]
             else:
-                m_star = np.add.reduceat(m_k[idx], u_start, axis=1)
+                m_w = m_ext[i_hi]
+                m_w += m_ext[i_lo]
+                m_star = np.add.reduceat(m_w, w_start, axis=1)
             # D_o* = 2 Σ w d / n*, D_e fixed: α* = 1 − (n−1)/(n* SS) Σ w d
             reps[b0 : b0 + len(b)] = 1.0 - factor[None, :] * d_star / m_star
         gamma = 1.0 - confidence_level

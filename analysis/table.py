@@ -125,20 +125,7 @@ def encode_text(column: Any, name: str, where: Where = row_label) -> tuple[IntAr
     """
     cat = getattr(column, "cat", None)
     if cat is not None:
-        codes = np.asarray(cat.codes, dtype=np.int64)
-        categories = np.asarray(cat.categories).astype(str)
-        if len(codes) and codes.min() < 0:
-            raise _fail(name, where, int(np.argmax(codes < 0)), "empty, expected a code")
-        order = np.argsort(categories, kind="stable")
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        labels = categories[order]
-        blank = np.char.str_len(np.char.strip(labels)) == 0
-        if blank.any():
-            bad = np.flatnonzero(blank[rank[codes]])
-            if len(bad):
-                raise _fail(name, where, bad[0], "empty, expected a code")
-        return rank[codes], labels
+        return encode_categories(np.asarray(cat.codes), cat.categories, name, where)
     values = np.asarray(column)
     if values.dtype.kind in "iu":
         uniq, codes = np.unique(values, return_inverse=True)
@@ -149,6 +136,30 @@ def encode_text(column: Any, name: str, where: Where = row_label) -> tuple[IntAr
     if blank.any():
         raise _fail(name, where, np.argmax(blank[codes]), "empty, expected a code")
     return codes.astype(np.int64).reshape(-1), uniq
+
+
+def encode_categories(
+    codes: np.ndarray, categories: Any, name: str, where: Where = row_label
+) -> tuple[IntArray, np.ndarray]:
+    """:func:`encode_text` of a categorical column given as its codes and categories."""
+    if len(codes) and codes.min() < 0:
+        raise _fail(name, where, int(np.argmax(codes < 0)), "empty, expected a code")
+    categories = np.asarray(categories).astype(str)
+    labels = categories
+    if len(categories) > 1 and not bool(np.all(categories[1:] > categories[:-1])):
+        order = np.argsort(categories, kind="stable")
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        labels = categories[order]
+        codes = rank[codes]
+    else:  # categories already sorted (pandas sorts them when it infers them)
+        codes = codes.astype(np.int64)
+    blank = np.char.str_len(np.char.strip(labels)) == 0
+    if blank.any():
+        bad = np.flatnonzero(blank[codes])
+        if len(bad):
+            raise _fail(name, where, bad[0], "empty, expected a code")
+    return codes, labels
 
 
 def _factorize(values: np.ndarray) -> tuple[np.ndarray, IntArray]:
@@ -393,11 +404,15 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
     per_response: dict[str, IntArray] = {}
     for name in ("institution", "programme", "instrument", "subject_id", "rater_id", "year"):
         column = year if name == "year" else table[name]
-        text = getattr(column, "cat", None) is None and np.asarray(column).dtype.kind in "USOT"
-        if text:
-            # one value per response: check on the raw values, then encode only the first
-            # row of each response (sorting strings is the slow part of encoding)
-            values = np.asarray(column)
+        cat = getattr(column, "cat", None)
+        text = cat is None and np.asarray(column).dtype.kind in "USOT"
+        if text or cat is not None:
+            # one value per response: check on the raw values (or a categorical's codes),
+            # then encode only the first row of each response (sorting strings is the slow
+            # part of encoding)
+            values = np.asarray(column) if text else np.asarray(cat.codes)
+            if not text and len(values) and values.min() < 0:
+                raise _fail(name, where, int(np.argmax(values < 0)), "empty, expected a code")
         else:
             values, labels[name] = (
                 (year, None) if name == "year" else encode_text(column, name, where)
@@ -406,6 +421,10 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
         bad = np.flatnonzero(values != at_first[codes["response_id"]])
         if text and not len(bad):
             at_first, labels[name] = encode_text(at_first, name, lambda i: where(first[i]))
+        elif cat is not None and not len(bad):
+            at_first, labels[name] = encode_categories(
+                at_first, cat.categories, name, lambda i: where(first[i])
+            )
         if len(bad):
             i = int(bad[0])
             raise _fail(

@@ -146,6 +146,41 @@ def test_cronbach_alpha_matches_pingouin(clustered):
         assert_allclose([rec.ci_low, rec.ci_high], ci, atol=5e-4 + 1e-12)
 
 
+def test_institution_wide_cronbach_alpha_matches_pingouin():
+    """The ``*`` row pools the complete responses of every programme with the domain's full
+    item set; a programme whose form lacks an item has no complete response there."""
+    rng = np.random.default_rng(21)
+    rows, wide_full, wide_short = [], [], []
+    for programme, items in (("P1", 3), ("P2", 3), ("P3", 2)):
+        for r in range(40):
+            true = rng.normal(3, 1)
+            scores = [int(np.clip(round(true + rng.normal(0, 0.7)), 1, 5)) for _ in range(items)]
+            if r % 9 == 0:
+                scores[r % items] = None  # incomplete: left out of alpha
+            rows.append(
+                {
+                    "programme": programme,
+                    "response_id": f"{programme}-{r}",
+                    "items": [("skills", f"s{j}", s, 1, 5) for j, s in enumerate(scores)],
+                }
+            )
+            if None not in scores:
+                (wide_full if items == 3 else wide_short).append(scores)
+    from tests.analysis.data import ratings_table
+
+    records = compute_indicators(ratings_table(rows), previous_year=False)
+    star = one(records, programme="*", indicator="cronbach_alpha", domain="skills")
+    alpha, ci = pingouin.cronbach_alpha(pd.DataFrame(wide_full, dtype=float))
+    assert star.n == len(wide_full) and star.method == "feldt"
+    assert_allclose(star.estimate, alpha, rtol=1e-10)
+    assert_allclose([star.ci_low, star.ci_high], ci, atol=5e-4 + 1e-12)
+    # the short form's own programme row still has its alpha over two items
+    p3 = one(records, programme="P3", indicator="cronbach_alpha", domain="skills")
+    alpha3, _ = pingouin.cronbach_alpha(pd.DataFrame(wide_short, dtype=float))
+    assert p3.n == len(wide_short)
+    assert_allclose(p3.estimate, alpha3, rtol=1e-10)
+
+
 def test_one_item_domain_has_no_cronbach_alpha(clustered):
     _, records = clustered
     assert not [
