@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from analysis import stats
+from analysis._heap import large_blocks_reused
 from analysis.reliability import (
     CronbachMoments,
     cronbach_from_moments,
@@ -985,11 +986,12 @@ def compute_indicators(
     )
     if fpc and invited is None:
         raise ValueError("fpc=True needs the invited table (the number of invitations)")
-    R = encode_ratings(ratings, row_label)
-    inv = validate_invited(invited) if invited is not None else None
-    outc = validate_outcomes(outcomes) if outcomes is not None else None
-    d = _derive(R)
-    return _Computation(R, d, inv, outc, opts).run()
+    with large_blocks_reused():
+        R = encode_ratings(ratings, row_label)
+        inv = validate_invited(invited) if invited is not None else None
+        outc = validate_outcomes(outcomes) if outcomes is not None else None
+        d = _derive(R)
+        return _Computation(R, d, inv, outc, opts).run()
 
 
 class _Computation:

@@ -438,7 +438,9 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
     score = score[order]
     smin = smin[order]
     smax = smax[order]
-    pomp = 100.0 * (score - smin) / (smax - smin)
+    pomp = score - smin
+    pomp *= 100.0
+    pomp /= smax - smin
     domain = codes["domain"][order]
     domain_labels = labels["domain"]
     rec = np.flatnonzero(domain_labels == RECOMMEND)
