@@ -1092,24 +1092,39 @@ class _Computation:
         R = self.R
         g_prog, groups_prog, g_star, groups_star = self._ratings_groups()
         resp = np.arange(R.n_responses)
-        # the institution-wide alpha is merged from the programmes' (see _institution_cronbach)
-        by_programme, institution_wide = _parallel(
+        # Three independent pieces, the longest first: the programmes' reliabilities, the
+        # institution-wide level (its alpha is merged from the programmes' afterwards, see
+        # _institution_cronbach), the programmes' other indicators.
+        reliabilities = frozenset({"cronbach_alpha", "krippendorff_alpha"})
+        programme_reliabilities, institution_wide, by_programme = _parallel(
             [
-                lambda: self._yearly_level(resp, g_prog, groups_prog, RATING_KINDS),
+                lambda: _ratings_level(
+                    R,
+                    self.labels,
+                    self.d,
+                    resp,
+                    g_prog,
+                    groups_prog,
+                    np.full(len(groups_prog), np.nan),
+                    self.opts,
+                    reliabilities,
+                )[1:],
                 lambda: self._yearly_level(
                     resp, g_star, groups_star, RATING_KINDS - {"cronbach_alpha"}
                 ),
+                lambda: self._yearly_level(resp, g_prog, groups_prog, RATING_KINDS - reliabilities),
             ]
         )
+        by_programme[1].extend(programme_reliabilities)
         institution_wide[1].append(self._institution_cronbach(by_programme, groups_star))
         levels = [by_programme, institution_wide]
         if self.outcomes is not None:
             levels.extend(self._outcome_levels())
         # the pooled batches and the yearly table with its changes are independent
-        *pooled, (yearly, changes) = _parallel(
-            [*self._pooled(levels), lambda: self._yearly_table(levels)]
+        (yearly, changes, built), *pooled = _parallel(
+            [lambda: self._yearly_table(levels), *self._pooled(levels)]
         )
-        return self._assemble(yearly, changes, [p for p in pooled if p is not None])
+        return self._assemble(yearly, changes, built, [p for p in pooled if p is not None])
 
     def _yearly_level(
         self, resp: IntArray, g: IntArray, groups: _Groups, kinds: frozenset[str]
@@ -1304,21 +1319,28 @@ class _Computation:
 
     # -- records ---------------------------------------------------------------------------
 
-    def _yearly_table(self, levels: list[tuple[_Groups, list[_Cells]]]) -> tuple[_Table, _Table]:
-        """The yearly records, suppressed, and the changes from the previous year."""
+    def _yearly_table(
+        self, levels: list[tuple[_Groups, list[_Cells]]]
+    ) -> tuple[_Table, _Table, list[Indicator]]:
+        """The yearly records, suppressed, the changes from the previous year, and their
+        :class:`Indicator` objects (built here, beside the pooled batches' arithmetic)."""
         opts = self.opts
         yearly = _Table.from_levels(levels)
         yearly.flags |= np.where((yearly.n > 0) & (yearly.n < opts.low_n), LOW_N, 0)
         yearly.suppress(opts.min_n, self.ks)
         changes = _changes(levels, yearly, self, opts) if opts.previous_year else _Table.empty()
-        return yearly, changes
+        for t in (yearly, changes):
+            t.set_targets(opts.targets, self.domain_labels)
+        return yearly, changes, yearly.records(self, opts) + changes.records(self, opts)
 
     def _assemble(
         self,
         yearly: _Table,
         changes: _Table,
+        built: list[Indicator],
         pooled: list[tuple[_Groups, list[_Cells]]],
     ) -> list[Indicator]:
+        """All records in order: the yearly and change records ``built`` and the pooled ones."""
         opts = self.opts
         if len(pooled):
             pt = _Table.from_levels(pooled)
@@ -1327,9 +1349,11 @@ class _Computation:
             pt = _Table.empty()
         pt.flags |= np.where((pt.n > 0) & (pt.n < opts.low_n), LOW_N, 0)
         pt.suppress(opts.min_n, self.ks, yearly=yearly)
-        table = _Table.concat([yearly, pt, changes])
-        table.set_targets(opts.targets, self.domain_labels)
-        return table.records(self, opts)
+        pt.set_targets(opts.targets, self.domain_labels)
+        n_yearly = len(yearly)
+        records = built[:n_yearly] + pt.records(self, opts) + built[n_yearly:]
+        order = _Table.concat([yearly, pt, changes]).order()
+        return [records[i] for i in order.tolist()]
 
 
 def _parallel(tasks: list[Callable[[], _T]]) -> list[_T]:
@@ -1587,13 +1611,11 @@ class _Table:
                 hit &= self.domain == code
             self.target[hit] = value
 
-    def records(self, comp: _Computation, opts: _Options) -> list[Indicator]:
-        # ordering: institution, programme (* first), year, instrument, indicator, pooled, domain
-        names = list(INDICATORS) + [f"{x}_change" for x in INDICATORS]
-        ind_rank = np.array(
-            [INDICATORS.index(x) if x in INDICATORS else INDICATORS.index(x[:-7]) for x in names]
-        )
-        order = np.lexsort(
+    def order(self) -> IntArray:
+        """Order of the records: institution, programme (* first), year, instrument,
+        indicator (its change after it), pooled, domain."""
+        ind_rank = np.array([INDICATORS.index(x) for x in INDICATORS] * 2)
+        return np.lexsort(
             (
                 self.domain,
                 self.pooled,
@@ -1605,7 +1627,11 @@ class _Table:
                 self.inst,
             )
         )
-        t = self.take(order)
+
+    def records(self, comp: _Computation, opts: _Options) -> list[Indicator]:
+        """The :class:`Indicator` of each row, in the table's order."""
+        names = list(INDICATORS) + [f"{x}_change" for x in INDICATORS]
+        t = self
         sup = t.suppressed
         m = len(t)
 
