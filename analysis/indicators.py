@@ -10,17 +10,16 @@ plain words.
 from __future__ import annotations
 
 import functools
-import os
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from analysis import stats
 from analysis._heap import large_blocks_reused
+from analysis._threads import parallel
 from analysis.reliability import (
     CronbachMoments,
     cronbach_from_moments,
@@ -114,10 +113,6 @@ STAR = "*"
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
-_T = TypeVar("_T")
-#: Threads for independent steps (``HAMKOR_ANALYSIS_THREADS``; default: the usable CPUs, at
-#: most 2 — the steps come in pairs).
-_WORKERS = int(os.environ.get("HAMKOR_ANALYSIS_THREADS") or min(2, len(os.sched_getaffinity(0))))
 
 
 @dataclass(frozen=True)
@@ -1096,7 +1091,7 @@ class _Computation:
         # institution-wide level (its alpha is merged from the programmes' afterwards, see
         # _institution_cronbach), the programmes' other indicators.
         reliabilities = frozenset({"cronbach_alpha", "krippendorff_alpha"})
-        programme_reliabilities, institution_wide, by_programme = _parallel(
+        programme_reliabilities, institution_wide, by_programme = parallel(
             [
                 lambda: _ratings_level(
                     R,
@@ -1121,7 +1116,7 @@ class _Computation:
         if self.outcomes is not None:
             levels.extend(self._outcome_levels())
         # the pooled batches and the yearly table with its changes are independent
-        (yearly, changes, built), *pooled = _parallel(
+        (yearly, changes, built), *pooled = parallel(
             [lambda: self._yearly_table(levels), *self._pooled(levels)]
         )
         return self._assemble(yearly, changes, built, [p for p in pooled if p is not None])
@@ -1354,18 +1349,6 @@ class _Computation:
         records = built[:n_yearly] + pt.records(self, opts) + built[n_yearly:]
         order = _Table.concat([yearly, pt, changes]).order()
         return [records[i] for i in order.tolist()]
-
-
-def _parallel(tasks: list[Callable[[], _T]]) -> list[_T]:
-    """Run independent steps on threads (NumPy's sorts and reductions release the GIL).
-
-    Results come back in the order of ``tasks``; the first exception is raised as is.
-    """
-    if len(tasks) < 2 or _WORKERS < 2:
-        return [t() for t in tasks]
-    with ThreadPoolExecutor(max_workers=min(_WORKERS, len(tasks))) as pool:
-        futures = [pool.submit(t) for t in tasks]
-        return [f.result() for f in futures]
 
 
 def _lookup(labels: np.ndarray, values: np.ndarray) -> IntArray:

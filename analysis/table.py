@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from analysis._threads import parallel
+
 RATINGS_COLUMNS = (
     "institution",
     "programme",
@@ -345,11 +347,10 @@ class Ratings:
         return len(self.row_start)
 
 
-def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Ratings:
-    """Validate the ratings table and encode it (see :class:`Ratings`)."""
-    n = require_columns(table, RATINGS_COLUMNS, "ratings")
-    if n == 0:
-        raise ValueError("ratings: the table has no rows")
+def _numbers(
+    table: Mapping[str, Any], where: Where
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
+    """The year, score and scale columns, validated."""
     year = to_int(table["year"], "year", where)
     check_year(year, where)
     score = to_float(table["score"], "score", where, allow_empty=True)
@@ -375,11 +376,18 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
             i,
             f"{score[i]:g} is outside the item's scale [{smin[i]:g}, {smax[i]:g}]",
         )
+    return year, score, smin, smax
+
+
+def _row_order(
+    table: Mapping[str, Any], where: Where
+) -> tuple[dict[str, IntArray], dict[str, np.ndarray], IntArray]:
+    """Codes and labels of the response, item and domain columns, and the row order that
+    sorts the rows by (response, item), refusing an item twice in a response."""
     codes: dict[str, IntArray] = {}
     labels: dict[str, np.ndarray] = {}
     for name in ("response_id", "item", "domain"):
         codes[name], labels[name] = encode_text(table[name], name, where)
-
     # Sort once by (response, item): canonical order, so results never depend on row order.
     n_items = len(labels["item"])
     key = codes["response_id"] * n_items + codes["item"]
@@ -396,52 +404,94 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
             f"{show(labels['response_id'][codes['response_id'][i]])}; expected one row per "
             "(response, item)",
         )
+    return codes, labels, order
+
+
+def _per_response(
+    name: str,
+    column: Any,
+    first: IntArray,
+    row_response: IntArray,
+    response_labels: np.ndarray,
+    where: Where,
+) -> tuple[IntArray, np.ndarray | None]:
+    """A column with one value per response: the value of each response (encoded, with its
+    labels, unless it is the year), refusing a response with two values."""
+    cat = getattr(column, "cat", None)
+    text = cat is None and np.asarray(column).dtype.kind in "USOT"
+    labels = None
+    if text or cat is not None:
+        # check on the raw values (or a categorical's codes), then encode only the first row
+        # of each response (sorting strings is the slow part of encoding)
+        values = np.asarray(column) if text else np.asarray(cat.codes)
+        if not text and len(values) and values.min() < 0:
+            raise _fail(name, where, int(np.argmax(values < 0)), "empty, expected a code")
+    elif name == "year":
+        values = column
+    else:
+        values, labels = encode_text(column, name, where)
+    at_first = values[first]
+    bad = np.flatnonzero(values != at_first[row_response])
+    if len(bad):
+        i = int(bad[0])
+        raise _fail(
+            name,
+            where,
+            i,
+            f"response {show(response_labels[row_response[i]])} has another "
+            f"{name} on an earlier row; expected one value per response",
+        )
+    if text:
+        at_first, labels = encode_text(at_first, name, lambda i: where(first[i]))
+    elif cat is not None:
+        at_first, labels = encode_categories(
+            at_first, cat.categories, name, lambda i: where(first[i])
+        )
+    return at_first, labels
+
+
+PER_RESPONSE = ("institution", "programme", "instrument", "subject_id", "rater_id", "year")
+
+
+def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Ratings:
+    """Validate the ratings table and encode it (see :class:`Ratings`).
+
+    The independent parts run on two threads (:mod:`analysis._threads`); an error is the one
+    the parts would give run in order.
+    """
+    n = require_columns(table, RATINGS_COLUMNS, "ratings")
+    if n == 0:
+        raise ValueError("ratings: the table has no rows")
+    (year, score, smin, smax), (codes, labels, order) = parallel(
+        [lambda: _numbers(table, where), lambda: _row_order(table, where)]
+    )
     response = codes["response_id"][order]
     n_resp = len(labels["response_id"])
     row_count = np.bincount(response, minlength=n_resp)
     row_start = np.r_[0, np.cumsum(row_count)[:-1]].astype(np.int64)
     first = order[row_start]
-    per_response: dict[str, IntArray] = {}
-    for name in ("institution", "programme", "instrument", "subject_id", "rater_id", "year"):
+
+    def per_response(name: str) -> Callable[[], tuple[IntArray, np.ndarray | None]]:
         column = year if name == "year" else table[name]
-        cat = getattr(column, "cat", None)
-        text = cat is None and np.asarray(column).dtype.kind in "USOT"
-        if text or cat is not None:
-            # one value per response: check on the raw values (or a categorical's codes),
-            # then encode only the first row of each response (sorting strings is the slow
-            # part of encoding)
-            values = np.asarray(column) if text else np.asarray(cat.codes)
-            if not text and len(values) and values.min() < 0:
-                raise _fail(name, where, int(np.argmax(values < 0)), "empty, expected a code")
-        else:
-            values, labels[name] = (
-                (year, None) if name == "year" else encode_text(column, name, where)
-            )
-        at_first = values[first]
-        bad = np.flatnonzero(values != at_first[codes["response_id"]])
-        if text and not len(bad):
-            at_first, labels[name] = encode_text(at_first, name, lambda i: where(first[i]))
-        elif cat is not None and not len(bad):
-            at_first, labels[name] = encode_categories(
-                at_first, cat.categories, name, lambda i: where(first[i])
-            )
-        if len(bad):
-            i = int(bad[0])
-            raise _fail(
-                name,
-                where,
-                i,
-                f"response {show(labels['response_id'][codes['response_id'][i]])} has another "
-                f"{name} on an earlier row; expected one value per response",
-            )
-        per_response[name] = at_first
-    score = score[order]
-    smin = smin[order]
-    smax = smax[order]
+        return lambda: _per_response(
+            name, column, first, codes["response_id"], labels["response_id"], where
+        )
+
+    def in_order(values: np.ndarray) -> Callable[[], np.ndarray]:
+        return lambda: values[order]
+
+    *found, score, smin, smax, domain, item = parallel(
+        [per_response(name) for name in PER_RESPONSE]
+        + [in_order(v) for v in (score, smin, smax, codes["domain"], codes["item"])]
+    )
+    per_response_values = {}
+    for name, (values, name_labels) in zip(PER_RESPONSE, found, strict=True):
+        per_response_values[name] = values
+        if name_labels is not None:
+            labels[name] = name_labels
     pomp = score - smin
     pomp *= 100.0
     pomp /= smax - smin
-    domain = codes["domain"][order]
     domain_labels = labels["domain"]
     rec = np.flatnonzero(domain_labels == RECOMMEND)
     if len(rec):
@@ -468,19 +518,19 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
         },
         response=response,
         domain=domain,
-        item=codes["item"][order],
+        item=item,
         score=score,
         pomp=pomp,
         scale_min=smin,
         scale_max=smax,
         row_start=row_start,
         row_count=row_count,
-        institution=per_response["institution"],
-        programme=per_response["programme"],
-        instrument=per_response["instrument"],
-        subject=per_response["subject_id"],
-        rater=per_response["rater_id"],
-        year=per_response["year"],
+        institution=per_response_values["institution"],
+        programme=per_response_values["programme"],
+        instrument=per_response_values["instrument"],
+        subject=per_response_values["subject_id"],
+        rater=per_response_values["rater_id"],
+        year=per_response_values["year"],
     )
 
 
