@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -110,6 +110,8 @@ _FLAG_NAMES = (
     (SECONDARY, "secondary_suppression"),
 )
 STAR = "*"
+_ROW_ARRAYS = ("response", "domain", "item", "score", "pomp", "scale_min", "scale_max")
+_NO_ROWS = np.zeros(0)
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -986,6 +988,9 @@ def compute_indicators(
         inv = validate_invited(invited) if invited is not None else None
         outc = validate_outcomes(outcomes) if outcomes is not None else None
         d = _derive(R)
+        # every later step reads the rows from d: dropping R's row arrays (7 × 8 bytes a row)
+        # makes room for the levels' arrays instead of faulting in fresh memory for them
+        R = replace(R, **{name: _NO_ROWS for name in _ROW_ARRAYS})
         return _Computation(R, d, inv, outc, opts).run()
 
 
@@ -1323,10 +1328,16 @@ class _Computation:
         yearly = _Table.from_levels(levels)
         yearly.flags |= np.where((yearly.n > 0) & (yearly.n < opts.low_n), LOW_N, 0)
         yearly.suppress(opts.min_n, self.ks)
-        changes = _changes(levels, yearly, self, opts) if opts.previous_year else _Table.empty()
-        for t in (yearly, changes):
+        yearly.set_targets(opts.targets, self.domain_labels)
+
+        def changes() -> _Table:
+            t = _changes(levels, yearly, self, opts) if opts.previous_year else _Table.empty()
             t.set_targets(opts.targets, self.domain_labels)
-        return yearly, changes, yearly.records(self, opts) + changes.records(self, opts)
+            return t
+
+        # the records are Python objects (the GIL) while the changes are NumPy's sorts
+        built, changed = parallel([lambda: yearly.records(self, opts), changes])
+        return yearly, changed, built + changed.records(self, opts)
 
     def _assemble(
         self,
