@@ -235,6 +235,16 @@ def _distinct(keys: IntArray) -> IntArray:
     return s[np.r_[True, s[1:] != s[:-1]]] if len(s) else s
 
 
+def _dense_codes(keys: IntArray, size: int) -> tuple[IntArray, IntArray]:
+    """``np.unique(keys, return_inverse=True)`` for keys below ``size``: without a sort when
+    the key space is not much larger than the keys (a count per possible key)."""
+    if size > 4 * len(keys) + 4096:
+        uk, inv = np.unique(keys, return_inverse=True)
+        return uk, inv.reshape(-1)
+    present = np.bincount(keys, minlength=size) > 0
+    return np.flatnonzero(present), (np.cumsum(present) - 1)[keys]
+
+
 def _expand(starts: IntArray, counts: IntArray) -> IntArray:
     """Concatenate ``arange(s, s + c)`` for each (s, c), vectorised."""
     total = int(counts.sum())
@@ -454,8 +464,7 @@ def _derive(R: Ratings) -> _Derived:
     crow_domain = R.domain[comp_rows]
     crow_count = np.bincount(crow_resp, minlength=n_resp)
     crow_start = np.r_[0, np.cumsum(crow_count)[:-1]].astype(np.int64)
-    key = crow_resp * D + crow_domain
-    uk, inv = np.unique(key, return_inverse=True)
+    uk, inv = _dense_codes(crow_resp * D + crow_domain, n_resp * D)
     n_units = len(uk)
     n_rows = np.bincount(inv, minlength=n_units)
     ans = answered[comp_rows]
