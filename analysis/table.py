@@ -349,8 +349,8 @@ class Ratings:
 
 def _numbers(
     table: Mapping[str, Any], where: Where
-) -> tuple[IntArray, FloatArray, FloatArray, FloatArray]:
-    """The year, score and scale columns, validated."""
+) -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The year, score and scale columns, validated, and the POMP score."""
     year = to_int(table["year"], "year", where)
     check_year(year, where)
     score = to_float(table["score"], "score", where, allow_empty=True)
@@ -376,7 +376,10 @@ def _numbers(
             i,
             f"{score[i]:g} is outside the item's scale [{smin[i]:g}, {smax[i]:g}]",
         )
-    return year, score, smin, smax
+    pomp = score - smin
+    pomp *= 100.0
+    pomp /= smax - smin
+    return year, score, smin, smax, pomp
 
 
 def _row_order(
@@ -462,14 +465,13 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
     n = require_columns(table, RATINGS_COLUMNS, "ratings")
     if n == 0:
         raise ValueError("ratings: the table has no rows")
-    (year, score, smin, smax), (codes, labels, order) = parallel(
+    (year, score, smin, smax, pomp), (codes, labels, order) = parallel(
         [lambda: _numbers(table, where), lambda: _row_order(table, where)]
     )
-    response = codes["response_id"][order]
     n_resp = len(labels["response_id"])
-    row_count = np.bincount(response, minlength=n_resp)
+    row_count = np.bincount(codes["response_id"], minlength=n_resp)
     row_start = np.r_[0, np.cumsum(row_count)[:-1]].astype(np.int64)
-    first = order[row_start]
+    first = order[row_start]  # rows are sorted by response first
 
     def per_response(name: str) -> Callable[[], tuple[IntArray, np.ndarray | None]]:
         column = year if name == "year" else table[name]
@@ -480,18 +482,15 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
     def in_order(values: np.ndarray) -> Callable[[], np.ndarray]:
         return lambda: values[order]
 
-    *found, score, smin, smax, domain, item = parallel(
-        [per_response(name) for name in PER_RESPONSE]
-        + [in_order(v) for v in (score, smin, smax, codes["domain"], codes["item"])]
+    row_arrays = (codes["response_id"], score, pomp, smin, smax, codes["domain"], codes["item"])
+    *found, response, score, pomp, smin, smax, domain, item = parallel(
+        [per_response(name) for name in PER_RESPONSE] + [in_order(v) for v in row_arrays]
     )
     per_response_values = {}
     for name, (values, name_labels) in zip(PER_RESPONSE, found, strict=True):
         per_response_values[name] = values
         if name_labels is not None:
             labels[name] = name_labels
-    pomp = score - smin
-    pomp *= 100.0
-    pomp /= smax - smin
     domain_labels = labels["domain"]
     rec = np.flatnonzero(domain_labels == RECOMMEND)
     if len(rec):
