@@ -615,7 +615,6 @@ def _reliabilities(
     kinds: frozenset[str],
 ) -> list[_Cells]:
     """``cronbach_alpha`` and ``krippendorff_alpha`` from the item rows of each membership."""
-    M = len(m_resp)
     ng = len(groups)
     D = len(labels.domain)
     NI = len(R.labels["item"])
@@ -627,9 +626,10 @@ def _reliabilities(
     out: list[_Cells] = []
     if "cronbach_alpha" in kinds:
         rmem, rdom, ritem, rpomp = _rows(d, m_resp)
-        rcell = m_group[rmem] * D + rdom
-        answered = ~np.isnan(rpomp)
-        moments = _cronbach_moments(rcell, ritem, rpomp, answered, rmem * D + rdom, M * D, NI, nc)
+        unit_key = rmem * D
+        unit_key += rdom
+        unit_cell = (m_group[:, None] * D + np.arange(D)).ravel()  # of unit m * D + domain
+        moments = _cronbach_moments(unit_key, unit_cell, ritem, rpomp, NI, nc)
         out.append(_cronbach(moments, cg, cd, level))
     if "krippendorff_alpha" in kinds:
         # only graduates rated in two or more memberships of one group can form units: their
@@ -684,21 +684,23 @@ def _reliabilities(
 
 
 def _cronbach_moments(
-    rcell: IntArray,
+    unit_key: IntArray,
+    unit_cell: IntArray,
     ritem: IntArray,
     rpomp: FloatArray,
-    answered: NDArray[np.bool_],
-    unit_key: IntArray,
-    n_units: int,
     NI: int,
     nc: int,
 ) -> CronbachMoments:
     """The moments of Cronbach's alpha per (group, domain) cell over its complete responses.
 
-    The cell's items are the items with a row in the cell; a response is complete in the
-    domain when it answered all of them.
+    ``unit_key`` is the (membership, domain) unit of each row and ``unit_cell`` the cell of
+    each unit. The cell's items are the items with a row in the cell; a response is complete
+    in the domain when it answered all of them. Row-sized temporaries are kept few: this
+    runs over every competency row.
     """
-    ic = rcell * NI + ritem
+    ic = unit_cell[unit_key]
+    ic *= NI
+    ic += ritem
     if nc * NI <= 50_000_000:
         key = np.arange(nc * NI, dtype=np.int64)
         present = np.bincount(ic, minlength=nc * NI) > 0
@@ -707,10 +709,14 @@ def _cronbach_moments(
         ic = ic.reshape(-1)
         present = np.ones(len(key), dtype=bool)
     k = np.bincount(key[present] // NI, minlength=nc)
-    n_ans = np.bincount(unit_key[answered], minlength=n_units)
-    complete = answered & (n_ans[unit_key] == k[rcell])
+    answered = ~np.isnan(rpomp)
+    n_ans = np.bincount(unit_key[answered], minlength=len(unit_cell))
+    complete = answered & (n_ans == k[unit_cell])[unit_key]
+    del answered
+    entry = ic[complete]
+    del ic
     return cronbach_moments(
-        rpomp[complete], rcell[complete], unit_key[complete], ic[complete], key, present, NI, nc
+        rpomp[complete], unit_key[complete], entry, unit_cell, key, present, NI, nc
     )
 
 

@@ -94,9 +94,9 @@ class CronbachMoments(NamedTuple):
 
 def cronbach_moments(
     value: FloatArray,
-    cell: IntArray,
     unit: IntArray,
     entry: IntArray,
+    unit_cell: IntArray,
     key: IntArray,
     present: NDArray[np.bool_],
     n_items: int,
@@ -106,11 +106,13 @@ def cronbach_moments(
 
     Parameters
     ----------
-    value, cell, unit : arrays
-        Score, cell and response (a global index) of each row of a complete response (each
+    value, unit : arrays
+        Score and response (a global index) of each row of a complete response (each
         response has a row for every item of its cell).
     entry : array of int
         The (cell, item) pair of each row, as an index into ``key``.
+    unit_cell : array of int
+        The cell of each response index.
     key : array of int
         ``cell * n_items + item`` of each pair.
     present : array of bool
@@ -122,12 +124,12 @@ def cronbach_moments(
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(entry, weights=value, minlength=size) / count
     dev = value - mean[entry]
-    m2 = np.bincount(entry, weights=dev * dev, minlength=size)
-    n_units = int(unit.max()) + 1 if len(unit) else 0
+    dev *= dev
+    m2 = np.bincount(entry, weights=dev, minlength=size)
+    del dev
+    n_units = len(unit_cell)
     totals = np.bincount(unit, weights=value, minlength=n_units)
-    unit_cell = np.full(n_units, -1, dtype=np.int64)
-    unit_cell[unit] = cell
-    has_unit = unit_cell >= 0
+    has_unit = np.bincount(unit, minlength=n_units) > 0
     t_mean, t_m2, n = _moments(totals[has_unit], unit_cell[has_unit], n_cells)
     return CronbachMoments(n_items, key, present, count, mean, m2, n, t_mean, t_m2)
 

@@ -479,12 +479,20 @@ def encode_ratings(table: Mapping[str, Any], where: Where = row_label) -> Rating
             name, column, first, codes["response_id"], labels["response_id"], where
         )
 
-    def in_order(values: np.ndarray) -> Callable[[], np.ndarray]:
-        return lambda: values[order]
+    # each unsorted row array is let go as soon as its sorted copy exists: the copies reuse
+    # its memory instead of fresh pages
+    unsorted = {"score": score, "pomp": pomp, "smin": smin, "smax": smax}
+    unsorted |= {"domain": codes.pop("domain"), "item": codes.pop("item")}
+    del score, pomp, smin, smax
 
-    row_arrays = (codes["response_id"], score, pomp, smin, smax, codes["domain"], codes["item"])
+    def in_order(name: str) -> Callable[[], np.ndarray]:
+        return lambda: unsorted.pop(name)[order]
+
+    row_arrays = ("score", "pomp", "smin", "smax", "domain", "item")
     *found, response, score, pomp, smin, smax, domain, item = parallel(
-        [per_response(name) for name in PER_RESPONSE] + [in_order(v) for v in row_arrays]
+        [per_response(name) for name in PER_RESPONSE]
+        + [lambda: codes["response_id"][order]]
+        + [in_order(name) for name in row_arrays]
     )
     per_response_values = {}
     for name, (values, name_labels) in zip(PER_RESPONSE, found, strict=True):
