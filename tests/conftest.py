@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
@@ -186,6 +187,37 @@ def _cheap_password_hashes() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
             passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+        )
+        yield
+
+
+class _SharedTemplateCode(BytecodeCache):
+    """Compiled templates kept in memory for every app the suite creates.
+
+    Each test makes a new app, and each new app's Jinja environment would otherwise parse
+    and compile every template it renders again (about 30 ms a template, a large part of
+    the suite's time). The cache is keyed by template file and checked against the source's
+    checksum, and every app comes from the same ``create_app``, so the compiled code is the
+    one each app would have made itself.
+    """
+
+    def __init__(self) -> None:
+        self._code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        code = self._code.get(bucket.key)
+        if code is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self._code[bucket.key] = bucket.bytecode_to_string()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _shared_template_code() -> Iterator[None]:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(
+            Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": _SharedTemplateCode()}
         )
         yield
 
