@@ -12,8 +12,10 @@ created next to the given one on first use. ``-n 0`` runs everything in one proc
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -219,6 +221,30 @@ def _shared_template_code() -> Iterator[None]:
         patch.setattr(
             Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": _SharedTemplateCode()}
         )
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _parse_each_definition_once() -> Iterator[None]:
+    """Each instrument definition's YAML text parsed once per worker, each caller given a
+    copy of its own.
+
+    Hundreds of tests load the built-in instruments, and parsing their three files took
+    about 20 ms each time; parsing is a function of the text alone (errors are raised as
+    before and not kept).
+    """
+    from surveys.instruments import services
+
+    parse = services._parse_yaml
+    parsed: dict[str, Any] = {}
+
+    def parse_once(raw: str) -> Any:
+        if raw not in parsed:
+            parsed[raw] = parse(raw)
+        return copy.deepcopy(parsed[raw])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(services, "_parse_yaml", parse_once)
         yield
 
 
