@@ -55,8 +55,7 @@ def built_once(db: Session, name: str, build: Callable[[Session], T]) -> T:
         _SNAPSHOTS[key] = _take(db, world)
         return world
     _restore(db, snapshot)
-    _load(db, snapshot.world)
-    return _resolve(db, snapshot.world)
+    return _resolve(_load(db, snapshot.world), snapshot.world)
 
 
 def _take(db: Session, world: Any) -> _Snapshot:
@@ -106,8 +105,8 @@ def _refs(value: Any) -> Any:
     return value
 
 
-def _load(db: Session, world: Any) -> None:
-    """Read the world's objects into ``db`` with one query per class (not one per object)."""
+def _load(db: Session, world: Any) -> dict[_Ref, Any]:
+    """The world's objects read from ``db``, with one query per class (not one per object)."""
     wanted: dict[type, set[Any]] = {}
 
     def collect(value: Any) -> None:
@@ -124,24 +123,25 @@ def _load(db: Session, world: Any) -> None:
                 collect(item)
 
     collect(world)
+    loaded = {}
     for cls, ids in wanted.items():
         (key,) = inspect(cls).primary_key
-        db.scalars(select(cls).where(key.in_(ids))).all()
+        for found in db.scalars(select(cls).where(key.in_(ids))):
+            loaded[_Ref(cls, inspect(found).identity)] = found
+    return loaded
 
 
-def _resolve(db: Session, value: Any) -> Any:
-    """A fresh copy of ``value`` whose :class:`_Ref` are the objects in ``db``."""
+def _resolve(loaded: dict[_Ref, Any], value: Any) -> Any:
+    """A fresh copy of ``value`` whose :class:`_Ref` are the ``loaded`` objects."""
     if isinstance(value, _Ref):
-        found = db.get(value.cls, value.identity)
-        assert found is not None, value
-        return found
+        return loaded[value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return dataclasses.replace(
             value,
-            **{f.name: _resolve(db, getattr(value, f.name)) for f in dataclasses.fields(value)},
+            **{f.name: _resolve(loaded, getattr(value, f.name)) for f in dataclasses.fields(value)},
         )
     if isinstance(value, dict):
-        return {k: _resolve(db, v) for k, v in value.items()}
+        return {k: _resolve(loaded, v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_resolve(db, v) for v in value)
+        return type(value)(_resolve(loaded, v) for v in value)
     return value
