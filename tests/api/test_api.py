@@ -13,16 +13,25 @@ from surveys.api.tokens import create_token
 from surveys.audit.models import AuditEvent
 from surveys.indicators import get_indicators
 from surveys.registry.models import Employer, EmployerLink, Graduate
-from tests.conftest import csrf_token_from
+from tests import factories
+from tests.conftest import TEST_PASSWORD, csrf_token_from
 from tests.indicators.builders import build_setting
+from tests.snapshots import built_once
 from tests.world import logged_in_client
 
 URL = "/api/indicators?institution={code}&year=2025"
 
 
 @pytest.fixture
-def world(db, make_user):
+def world(db):
     """Two institutions with data; staff of the first; committee members of each kind."""
+    return built_once(db, "api", _build_world)
+
+
+def _build_world(db):
+    def make_user(role, institution=None, **kw):
+        return factories.make_user(db, role, institution, password=TEST_PASSWORD, **kw)
+
     setting = build_setting(db, code="QMII")
     other = build_setting(db, code="TDTU", seed=11)
     staff = make_user("staff", setting.institution, email="staff@qmii.example")

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from tests.browser.test_accessibility import serious_violations
 from tests.conftest import TEST_PASSWORD
 from tests.dashboard.builders import seed_dashboard
+from tests.snapshots import built_once
 
 pytestmark = pytest.mark.browser
 
@@ -25,7 +26,7 @@ def log_in(page, base: str, email: str) -> None:
 def test_committee_member_reads_the_overview_and_a_programme(
     db, live_server, new_context, artifact
 ):
-    world = seed_dashboard(db)
+    world = built_once(db, "dashboard", seed_dashboard)
     page = new_context(viewport={"width": 1280, "height": 900}).new_page()
     csp_errors = []
     # a script the CSP blocked, or one that failed, would show here
@@ -80,7 +81,7 @@ def test_committee_member_reads_the_overview_and_a_programme(
 
 
 def test_staff_response_rates_page(db, live_server, new_context, artifact):
-    world = seed_dashboard(db)
+    world = built_once(db, "dashboard", seed_dashboard)
     page = new_context().new_page()
     log_in(page, live_server, world.staff.email)
     page.goto(live_server + "/dashboard/response-rates", wait_until="domcontentloaded")

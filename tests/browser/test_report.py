@@ -11,6 +11,7 @@ from playwright.sync_api import expect
 from tests.browser.test_accessibility import serious_violations
 from tests.conftest import TEST_PASSWORD
 from tests.dashboard.builders import seed_dashboard
+from tests.snapshots import built_once
 
 pytestmark = pytest.mark.browser
 
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.browser
 def test_staff_request_follow_and_download_the_pdf_report(
     db, live_server, new_context, artifact, tmp_path
 ):
-    world = seed_dashboard(db)
+    world = built_once(db, "dashboard", seed_dashboard)
     page = new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True).new_page()
     page.set_default_timeout(30_000)
     page.goto(f"{live_server}/login?lang=en")

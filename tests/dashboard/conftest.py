@@ -9,6 +9,7 @@ import re
 import pytest
 
 from tests.dashboard.builders import seed_dashboard
+from tests.snapshots import built_once
 from tests.world import logged_in_client
 
 CHART_JSON = re.compile(
@@ -18,7 +19,7 @@ CHART_JSON = re.compile(
 
 @pytest.fixture
 def world(db):
-    return seed_dashboard(db)
+    return built_once(db, "dashboard", seed_dashboard)
 
 
 @pytest.fixture

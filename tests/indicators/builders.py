@@ -31,6 +31,7 @@ from surveys.registry.models import (
 from surveys.responses.services import submit
 from tests import factories
 from tests.campaigns.builders import SECRET
+from tests.snapshots import built_once
 
 YEARS = (2024, 2025)
 #: (code, name) of the two programmes
@@ -133,3 +134,15 @@ def build_setting(db: Session, *, seed: int = 7, code: str = "QMII") -> Setting:
         invitations.extend(made)
     db.flush()
     return Setting(institution, programmes, version, employers, graduates, campaigns, invitations)
+
+
+def committed_setting(db: Session) -> Setting:
+    """:func:`build_setting`'s world, committed: built once per test database, then restored
+    from its rows (``tests/snapshots.py``)."""
+
+    def build(session: Session) -> Setting:
+        setting = build_setting(session)
+        session.commit()
+        return setting
+
+    return built_once(db, "setting", build)

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from surveys.indicators import get_indicators, update_settings
-from tests.indicators.builders import build_setting
+from tests.indicators.builders import build_setting, committed_setting
 
 
 def _json(result) -> list[dict]:
@@ -16,8 +16,7 @@ def _json(result) -> list[dict]:
 
 
 def test_from_the_database_equals_the_service(app, db, runner):
-    setting = build_setting(db)
-    db.commit()
+    setting = committed_setting(db)
     records = _json(runner.invoke(args=["indicators", "--institution", "qmii", "--format", "json"]))
     with app.app_context():
         stored = get_indicators(db, setting.institution.id)
@@ -117,8 +116,7 @@ def test_an_analyst_reproduces_every_number_from_the_exports(app, db, runner, tm
     ],
 )
 def test_bad_options_are_explained(db, runner, args, message):
-    build_setting(db)
-    db.commit()
+    committed_setting(db)
     result = runner.invoke(args=["indicators", *args])
     assert result.exit_code == 2
     assert message in result.output
@@ -126,8 +124,7 @@ def test_bad_options_are_explained(db, runner, args, message):
 
 
 def test_exports_of_one_year_and_programme(db, runner):
-    build_setting(db)
-    db.commit()
+    committed_setting(db)
     invited = runner.invoke(
         args=[
             "export",

@@ -6,12 +6,13 @@ import pytest
 
 from surveys.indicators.services import get_indicators
 from tests.dashboard.builders import seed_dashboard
+from tests.snapshots import built_once
 from tests.world import logged_in_client
 
 
 @pytest.fixture
 def world(db):
-    return seed_dashboard(db)
+    return built_once(db, "dashboard", seed_dashboard)
 
 
 @pytest.fixture
