@@ -86,6 +86,7 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=10, help="forms before measuring")
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
     parser.add_argument("--sql", action="store_true", help="print the statements of each kind")
+    parser.add_argument("--dump", help="write the cProfile statistics to this file (pstats)")
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -124,7 +125,7 @@ def main() -> None:
         assert _fill(client, tokens[i], random.Random(i), [], state), "warm-up form not thanked"
         client = app.test_client()  # a new employer: a new browser (no cookie)
     log: list[tuple[str, int, list[str]]] = []
-    profiler = cProfile.Profile(time.process_time) if args.profile else None
+    profiler = cProfile.Profile(time.process_time) if args.profile or args.dump else None
     server_cpu[0] = 0.0
     started_cpu, started = time.process_time(), time.perf_counter()
     if profiler:
@@ -158,7 +159,9 @@ def main() -> None:
             print(f"  {kind}:")
             for text, n in texts.items():
                 print(f"    {n} × {text}")
-    if profiler:
+    if profiler and args.dump:
+        profiler.dump_stats(args.dump)
+    if profiler and args.profile:
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(args.profile)
         print(out.getvalue())
