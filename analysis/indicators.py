@@ -1640,9 +1640,8 @@ class _Table:
     def records(self, comp: _Computation, opts: _Options) -> list[Indicator]:
         """The :class:`Indicator` of each row, in the table's order."""
         names = list(INDICATORS) + [f"{x}_change" for x in INDICATORS]
-        t = self
-        sup = t.suppressed
-        m = len(t)
+        sup = self.suppressed
+        m = len(self)
 
         def labels(codes: IntArray, table: np.ndarray, missing: str | None) -> list[Any]:
             lookup = np.array([*table.tolist(), missing], dtype=object)
@@ -1651,37 +1650,37 @@ class _Table:
         def numbers(values: FloatArray, hide: NDArray[np.bool_]) -> list[float | None]:
             return [None if x != x else x for x in np.where(hide, np.nan, values).tolist()]
 
-        target = t.target
-        has_target = ~np.isnan(target) & ~sup & ~np.isnan(t.estimate)
-        met = has_target & (t.low >= target)
-        not_met = has_target & ~met & (t.high < target)
+        target = self.target
+        has_target = ~np.isnan(target) & ~sup & ~np.isnan(self.estimate)
+        met = has_target & (self.low >= target)
+        not_met = has_target & ~met & (self.high < target)
         status = np.where(
             met, "met", np.where(not_met, "not_met", np.where(has_target, "inconclusive", None))
         )
-        flags = np.where(sup, t.flags & (POOLED | SECONDARY), t.flags)
+        flags = np.where(sup, self.flags & (POOLED | SECONDARY), self.flags)
         kinds, flag_idx = np.unique(flags, return_inverse=True)
         flag_tuples = [tuple(nm for bit, nm in _FLAG_NAMES if k & bit) for k in kinds.tolist()]
         names_arr = np.array(names, dtype=object)
         columns = (
-            labels(t.inst, comp.inst_labels, None),
-            labels(t.prog, comp.prog_labels, STAR),
-            t.year.tolist(),
-            labels(t.ins, comp.instr_labels, None),
-            names_arr[t.indicator].tolist(),
-            labels(t.domain, comp.domain_labels, None),
-            np.where(sup, None, t.n.astype(object)).tolist(),
-            numbers(t.estimate, sup),
-            numbers(t.low, sup),
-            numbers(t.high, sup),
+            labels(self.inst, comp.inst_labels, None),
+            labels(self.prog, comp.prog_labels, STAR),
+            self.year.tolist(),
+            labels(self.ins, comp.instr_labels, None),
+            names_arr[self.indicator].tolist(),
+            labels(self.domain, comp.domain_labels, None),
+            np.where(sup, None, self.n.astype(object)).tolist(),
+            numbers(self.estimate, sup),
+            numbers(self.low, sup),
+            numbers(self.high, sup),
             [opts.confidence_level] * m,
-            t.method.tolist(),
+            self.method.tolist(),
             [flag_tuples[i] for i in flag_idx.reshape(-1).tolist()],
             sup.tolist(),
             numbers(target, np.zeros(m, dtype=bool)),
             status.tolist(),
-            numbers(t.p, sup),
-            numbers(t.p_adj, sup),
-            numbers(t.effect, sup),
+            numbers(self.p, sup),
+            numbers(self.p_adj, sup),
+            numbers(self.effect, sup),
         )
         return [_record(values) for values in zip(*columns, strict=True)]
 

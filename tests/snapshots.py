@@ -90,39 +90,33 @@ def _restore(db: Session, snapshot: _Snapshot) -> None:
     db.commit()
 
 
-def _refs(value: Any) -> Any:
-    """``value`` with every ORM object replaced by a :class:`_Ref` (containers rebuilt)."""
-    if isinstance(value, Base):
-        return _Ref(type(value), inspect(value).identity)
+def _walk(value: Any, leaf: Callable[[Any], Any]) -> Any:
+    """``value`` rebuilt through its dataclasses, dicts, lists and tuples, with ``leaf``
+    applied to each ORM object and :class:`_Ref` in it (checked first: both are
+    dataclasses)."""
+    if isinstance(value, Base | _Ref):
+        return leaf(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = dataclasses.fields(value)
         return dataclasses.replace(
-            value, **{f.name: _refs(getattr(value, f.name)) for f in dataclasses.fields(value)}
+            value, **{f.name: _walk(getattr(value, f.name), leaf) for f in fields}
         )
     if isinstance(value, dict):
-        return {k: _refs(v) for k, v in value.items()}
+        return {k: _walk(v, leaf) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return type(value)(_refs(v) for v in value)
+        return type(value)(_walk(v, leaf) for v in value)
     return value
+
+
+def _refs(value: Any) -> Any:
+    """``value`` with every ORM object replaced by a :class:`_Ref`."""
+    return _walk(value, lambda obj: _Ref(type(obj), inspect(obj).identity))
 
 
 def _load(db: Session, world: Any) -> dict[_Ref, Any]:
     """The world's objects read from ``db``, with one query per class (not one per object)."""
     wanted: dict[type, set[Any]] = {}
-
-    def collect(value: Any) -> None:
-        if isinstance(value, _Ref):
-            wanted.setdefault(value.cls, set()).add(value.identity[0])
-        elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-            for field in dataclasses.fields(value):
-                collect(getattr(value, field.name))
-        elif isinstance(value, dict):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list | tuple):
-            for item in value:
-                collect(item)
-
-    collect(world)
+    _walk(world, lambda ref: wanted.setdefault(ref.cls, set()).add(ref.identity[0]))
     loaded = {}
     for cls, ids in wanted.items():
         (key,) = inspect(cls).primary_key
@@ -133,15 +127,4 @@ def _load(db: Session, world: Any) -> dict[_Ref, Any]:
 
 def _resolve(loaded: dict[_Ref, Any], value: Any) -> Any:
     """A fresh copy of ``value`` whose :class:`_Ref` are the ``loaded`` objects."""
-    if isinstance(value, _Ref):
-        return loaded[value]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return dataclasses.replace(
-            value,
-            **{f.name: _resolve(loaded, getattr(value, f.name)) for f in dataclasses.fields(value)},
-        )
-    if isinstance(value, dict):
-        return {k: _resolve(loaded, v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_resolve(loaded, v) for v in value)
-    return value
+    return _walk(value, loaded.__getitem__)
