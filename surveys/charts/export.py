@@ -13,18 +13,27 @@ kaleido's own loop (``start_sync_server``) is not used: it answers one request a
 waits for ever when Chromium fails to start, and reloads a tab after every figure (see
 :class:`_Browser`). Here the browser lives in an event loop of its own thread, which any
 thread may ask for drawings.
+
+Nothing waits for ever: Chromium has :data:`OPEN_TIMEOUT` seconds to start and a batch
+:data:`DRAW_TIMEOUT` seconds plus :data:`FIGURE_TIMEOUT` per figure to be drawn. A browser
+that misses either is killed and forgotten, the caller gets :class:`ChartTimeout`, and the
+next export starts a fresh one (a report job that failed this way can simply be retried).
 """
 
 from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import json
+import logging
 import os
 import shutil
+import signal
 import threading
 from collections.abc import Sequence
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import kaleido
@@ -38,6 +47,19 @@ DEFAULT_WIDTH = 680
 #: Tabs of the browser, i.e. figures drawn at once. Each is a renderer process of its own,
 #: so a batch keeps two cores busy (or gets a larger share of busy ones).
 TABS = 2
+#: Seconds Chromium has to start (it takes one to a few).
+OPEN_TIMEOUT = 60.0
+#: Seconds a batch of drawings has, plus :data:`FIGURE_TIMEOUT` per distinct figure (a
+#: figure takes 0.05–0.5 s): far above a slow machine's need, a bound on a hung browser.
+DRAW_TIMEOUT = 30.0
+FIGURE_TIMEOUT = 2.0
+
+logger = logging.getLogger(__name__)
+
+
+class ChartTimeout(RuntimeError):
+    """Chromium did not start or draw in time; its browser was killed, the next export
+    starts another."""
 
 
 class _Browser(kaleido.Kaleido):
@@ -62,10 +84,16 @@ class _Server:
     def __init__(self) -> None:
         self.pid = os.getpid()
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="kaleido", daemon=True)
+        self.thread = threading.Thread(target=self._run, name="kaleido", daemon=True)
         self.thread.start()
         #: the open browser, or the error that kept it from opening
         self.browser: Future[_Browser] = asyncio.run_coroutine_threadsafe(self._open(), self.loop)
+
+    def _run(self) -> None:
+        try:
+            self.loop.run_forever()
+        finally:
+            self.loop.close()
 
     @staticmethod
     async def _open() -> _Browser:
@@ -74,15 +102,54 @@ class _Server:
         return browser
 
     def draw(self, specs: Sequence[dict[str, Any]]) -> list[bytes]:
-        """The images of the specs, in their order (the first error raises)."""
-        browser = self.browser.result()
+        """The images of the specs, in their order (the first error raises).
+
+        Raises :class:`ChartTimeout`, after killing the browser, when Chromium does not
+        start or draw in time."""
+        try:
+            browser = self.browser.result(timeout=OPEN_TIMEOUT)
+        except FutureTimeout:
+            self.kill()
+            raise ChartTimeout(
+                f"Chromium did not start within {OPEN_TIMEOUT:g} s to draw the charts"
+            ) from None
 
         async def draw_all() -> list[bytes]:
             return await asyncio.gather(
                 *(browser.calc_fig(spec["fig"], opts=spec["opts"]) for spec in specs)
             )
 
-        return asyncio.run_coroutine_threadsafe(draw_all(), self.loop).result()
+        limit = DRAW_TIMEOUT + FIGURE_TIMEOUT * len(specs)
+        drawing = asyncio.run_coroutine_threadsafe(draw_all(), self.loop)
+        try:
+            return drawing.result(timeout=limit)
+        except FutureTimeout:
+            drawing.cancel()
+            self.kill()
+            raise ChartTimeout(
+                f"Chromium did not draw {len(specs)} chart(s) within {limit:g} s; "
+                "its browser was stopped and the next attempt starts a new one"
+            ) from None
+
+    def kill(self) -> None:
+        """Forget this browser (the next export starts another) and kill its Chromium
+        processes without waiting on a browser that no longer answers."""
+        global _server
+        with _server_lock:
+            if _server is self:
+                _server = None
+        logger.warning("killing the chart browser of process %s: it did not answer", self.pid)
+        if self.browser.done() and self.browser.exception() is None:
+            process = getattr(self.browser.result(), "subprocess", None)
+            if process is not None and process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)  # Chromium and its renderers
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                process.wait(timeout=10)
+        else:
+            self.browser.cancel()
+        self.loop.call_soon_threadsafe(self.loop.stop)
 
     def close(self) -> None:
         """Close the browser (its Chromium processes) and end the thread."""

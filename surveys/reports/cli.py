@@ -64,6 +64,7 @@ def report(
     """
     from flask_babel import force_locale
 
+    from surveys.charts.export import ChartTimeout
     from surveys.dashboard.scope import EVERYTHING
     from surveys.extensions import db
     from surveys.reports.services import ReportProblem, build_report, check_request
@@ -87,14 +88,17 @@ def report(
             )
         except ReportProblem as problem:
             raise click.BadParameter(problem.message, param_hint=f"--{problem.field}") from None
-    with force_locale(scope.lang):  # the report's texts in the language asked for
-        built = build_report(
-            session,
-            scope,
-            progress=lambda done, total, message: click.echo(
-                f"  {done}/{total} {message}", err=True
-            ),
-        )
+    try:
+        with force_locale(scope.lang):  # the report's texts in the language asked for
+            built = build_report(
+                session,
+                scope,
+                progress=lambda done, total, message: click.echo(
+                    f"  {done}/{total} {message}", err=True
+                ),
+            )
+    except ChartTimeout as error:
+        raise click.ClickException(f"{error}; nothing was written, try again") from None
     session.commit()  # indicators computed now are stored for the pages and the API
     _write_whole(target, built.data)
     pages = f", {built.pages} pages" if built.pages else ""

@@ -79,14 +79,24 @@ def replace_older_reports(session: Session, job_id: int, user_id: int | None) ->
 )
 def run_report(ctx: JobContext) -> dict[str, Any]:
     """Build the report of the job's scope, attach it, and retire the one it replaces."""
+    from surveys.charts.export import ChartTimeout  # kaleido only where reports are built
+
     try:
         scope = scope_from_params(ctx.session, ctx.params)
     except LookupError:
         raise JobFailed(_("The institution of this report no longer exists.")) from None
     if not scope.programmes:
         raise JobFailed(_("The programmes of this report no longer exist."))
-    with force_locale(scope.lang):
-        built = build_report(ctx.session, scope, progress=ctx.progress)
+    try:
+        with force_locale(scope.lang):
+            built = build_report(ctx.session, scope, progress=ctx.progress)
+    except ChartTimeout:
+        raise JobFailed(
+            _(
+                "The charts could not be drawn in time (the chart browser did not answer "
+                "and was restarted). Nothing was kept; try again."
+            )
+        ) from None
     ctx.attach_result_file(built.filename, built.content_type, built.data)
     replace_older_reports(ctx.session, ctx.job_id, ctx.user_id)
     return built.summary()

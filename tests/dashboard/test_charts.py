@@ -225,3 +225,34 @@ def test_no_browser_is_a_clear_error_not_a_wait(monkeypatch):
     monkeypatch.setenv("BROWSER_PATH", "/nonexistent/chromium")
     with pytest.raises(RuntimeError, match="no Chromium at /nonexistent/chromium"):
         export.start_server()
+
+
+@pytest.mark.browser
+def test_a_hung_browser_is_killed_and_the_next_export_starts_another(monkeypatch):
+    import asyncio
+    import time
+
+    from surveys.charts import export
+
+    figure = {"data": [{"type": "bar", "x": ["Safety culture"], "y": [4.2]}], "layout": {}}
+    chart = Chart("hung", "A bar", "one bar", figure, DataTable("t", (), ()))
+    hung = export._running()  # this process's browser (started here if none yet)
+
+    async def never(self, fig, opts):
+        await asyncio.sleep(3600)  # a tab that stopped answering
+
+    monkeypatch.setattr(export._Browser, "calc_fig", never)
+    monkeypatch.setattr(export, "DRAW_TIMEOUT", 0.5)
+    monkeypatch.setattr(export, "FIGURE_TIMEOUT", 0.1)
+    started = time.monotonic()
+    with pytest.raises(export.ChartTimeout, match=r"did not draw 1 chart\(s\) within 0.6 s"):
+        export.chart_svg(chart)
+    assert time.monotonic() - started < export.OPEN_TIMEOUT + 15
+    assert hung.browser.result().subprocess.poll() is not None  # its Chromium is gone
+    hung.thread.join(timeout=10)
+    assert not hung.thread.is_alive()
+
+    monkeypatch.undo()
+    svg = export.chart_svg(chart)  # a new browser draws
+    assert "Safety culture" in svg
+    assert export._running() is not hung

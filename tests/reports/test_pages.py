@@ -53,6 +53,27 @@ def test_staff_request_a_report_follow_it_download_it_and_a_newer_one_replaces_i
     assert "Yearly report 2025: TDTU (Excel workbook (XLSX), English)" in listed
 
 
+def test_charts_that_are_not_drawn_in_time_fail_the_pdf_with_a_clear_message(
+    world, client_of, monkeypatch
+):
+    from surveys.charts.export import ChartTimeout
+    from surveys.reports import pdf
+
+    def hung(charts, **options):
+        raise ChartTimeout("Chromium did not draw 3 chart(s) within 36 s")
+
+    monkeypatch.setattr(pdf, "charts_svg", hung)
+    monkeypatch.setattr(pdf, "start_server", lambda: None)
+    client = client_of(world.staff)
+    response = _post(client, institution="TDTU", year="2025", format="pdf")
+    job_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    status = wait_for_status(client, job_id, timeout=120)
+    assert status["state"] == "failed", status
+    shown = text_of(client.get(f"/jobs/{job_id}").get_data(as_text=True))
+    assert "The charts could not be drawn in time" in shown and "try again" in shown
+    assert client.get(f"/jobs/{job_id}/file").status_code == 404  # nothing kept
+
+
 def test_bad_requests_are_clear_messages_not_errors(world, client_of):
     client = client_of(world.staff)
     for fields, message in (
