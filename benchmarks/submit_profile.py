@@ -88,6 +88,11 @@ def main() -> None:
     parser.add_argument("--sql", action="store_true", help="print the statements of each kind")
     parser.add_argument("--dump", help="write the cProfile statistics to this file (pstats)")
     parser.add_argument(
+        "--database",
+        default=PROFILE_DB,
+        help="the fresh copy of the template to fill (two runs at once need two names)",
+    )
+    parser.add_argument(
         "--postgres",
         default=os.environ.get(
             "HAMKOR_BENCH_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -96,9 +101,9 @@ def main() -> None:
     args = parser.parse_args()
     submit_load.build_template(args.postgres, False)
     admin = submit_load._admin(args.postgres)
-    submit_load._recreate(admin, PROFILE_DB, template=submit_load.TEMPLATE_DB)
+    submit_load._recreate(admin, args.database, template=submit_load.TEMPLATE_DB)
     admin.dispose()
-    url = submit_load._with_database(args.postgres, PROFILE_DB)
+    url = submit_load._with_database(args.postgres, args.database)
     tokens = submit_load.open_tokens(url)
     os.environ.update(submit_load._server_env(url))
 
