@@ -21,8 +21,39 @@ db = SQLAlchemy(model_class=Base)
 csrf = CSRFProtect()
 #: Translations (uz, ru, en).
 babel = Babel()
+
+
+class _ViewLimiter(Limiter):
+    """Flask-Limiter checking each request once, where its view's ``@limiter.limit`` is.
+
+    Flask-Limiter checks every request twice: in a ``before_request`` hook for the limits
+    that apply to whole groups of requests (default, application, blueprint and meta
+    limits; the view's own are left to its decorator), and in the view's decorator. Hamkor
+    declares its limits on views only, so the first pass finds nothing to count, at some 2 %
+    of an employer form request's CPU. It is skipped while no such limit is declared (one
+    set by ``RATELIMIT_DEFAULT`` and the like is checked as before).
+    """
+
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        if in_middleware and not self._has_request_wide_limits():
+            return
+        super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+
+    def _has_request_wide_limits(self) -> bool:
+        manager = self.limit_manager
+        return bool(
+            manager.application_limits
+            or manager.default_limits
+            or manager._blueprint_limits
+            or self._meta_limits
+            or self._in_memory_fallback
+        )
+
+
 #: Rate limits (login, token guessing); storage from ``HAMKOR_RATELIMIT_STORAGE_URI``.
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = _ViewLimiter(key_func=get_remote_address, default_limits=[])
 
 
 @event.listens_for(Engine, "connect")
