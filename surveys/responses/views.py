@@ -43,6 +43,7 @@ from surveys.responses.forms import (
     stored_data,
     unknown_fields,
 )
+from surveys.responses.links import OpenLink
 from surveys.responses.models import Response, ResponseStatus
 from surveys.web import Form, parse_int
 
@@ -174,7 +175,7 @@ def decline(token: str):
     if request.method == "POST":
         if not form.validate():
             abort(400, description=_("The form expired; open the link again."))
-        decline_invitation(db.session, invitation)
+        decline_invitation(db.session, db.session.get(Invitation, invitation.id))
         return redirect(url_for(".survey", token=token), 303)  # now the "declined" page
     return render_template("responses/decline.html", invitation=invitation, form=form, token=token)
 
@@ -182,20 +183,13 @@ def decline(token: str):
 # --------------------------------------------------------------------------- helpers
 
 
-def _open(token: str) -> Invitation:
+def _open(token: str) -> OpenLink:
     """The invitation of a link that may be used now; its language becomes the default.
 
     A language the employer picks (``?lang=``) is remembered on the invitation, so the form
     comes back in it when the link is opened on another device.
     """
-    # a post is answered by a redirect: only a page needs the graduate, employer, institution
-    invitation = services.open_link(
-        db.session,
-        token,
-        current_app.config["SECRET_KEY"],
-        _today(),
-        page=request.method == "GET",
-    )
+    invitation = services.open_link(db.session, token, current_app.config["SECRET_KEY"], _today())
     if request.method == "GET":
         services.mark_opened(db.session, invitation)
     chosen = request.args.get("lang")
@@ -223,7 +217,7 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(_local_now().tzinfo) if moment is not None else None
 
 
-def _definition(invitation: Invitation) -> dict[str, Any]:
+def _definition(invitation: OpenLink) -> dict[str, Any]:
     return services.form_definition(invitation)
 
 
@@ -234,7 +228,7 @@ def _posted_section(sections: list[dict[str, Any]]) -> int:
     return number - 1
 
 
-def _posted_form(invitation: Invitation, section: dict[str, Any]):
+def _posted_form(invitation: OpenLink, section: dict[str, Any]):
     unknown = unknown_fields(request.form, section)
     if unknown:
         description = _(
@@ -261,7 +255,7 @@ def _section_from(raw: str | None, sections: list[dict[str, Any]], values: dict[
 
 
 def _page(
-    invitation: Invitation,
+    invitation: OpenLink,
     token: str,
     index: int,
     *,
@@ -305,7 +299,7 @@ def _page(
     )
 
 
-def _incomplete(invitation: Invitation, token: str, result: services.SubmitResult):
+def _incomplete(invitation: OpenLink, token: str, result: services.SubmitResult):
     """Submit with required items unanswered: the draft is kept; show where they are."""
     definition = _definition(invitation)
     language = str(get_locale())
@@ -342,10 +336,14 @@ def _incomplete(invitation: Invitation, token: str, result: services.SubmitResul
     return _page(invitation, token, index, form=form, problems=problems)
 
 
-def answer_summary(response: Response, language: str) -> list[dict[str, Any]]:
+def answer_summary(
+    response: Response, language: str, definition: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
     """Every section of a response's form with each question and its answer as text (the
-    thank-you page's summary; staff read a submitted form the same way)."""
-    definition = version_definition(response.instrument_version)
+    thank-you page's summary; staff read a submitted form the same way). ``definition`` is
+    the response's form, if the caller has it at hand."""
+    if definition is None:
+        definition = version_definition(response.instrument_version)
     values = services.stored_values(response)
     return [
         {
@@ -359,7 +357,7 @@ def answer_summary(response: Response, language: str) -> list[dict[str, Any]]:
     ]
 
 
-def _submitted(invitation: Invitation, response: Response, token: str):
+def _submitted(invitation: OpenLink, response: Response, token: str):
     """The thank-you page; a POST to a submitted form changes nothing.
 
     A repeated Submit (double click, resent POST, a second tab) lands on the same thank-you
@@ -368,8 +366,8 @@ def _submitted(invitation: Invitation, response: Response, token: str):
     if request.method == "POST" and request.form.get("action") == "submit":
         return redirect(url_for(".survey", token=token), 303)
     changed = request.method == "POST"
-    definition = version_definition(response.instrument_version)
-    summary = answer_summary(response, str(get_locale()))
+    definition = services.response_definition(invitation, response)
+    summary = answer_summary(response, str(get_locale()), definition)
     local = _local(response.submitted_at)
     return (
         render_template(
