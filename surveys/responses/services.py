@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
@@ -218,12 +218,60 @@ def lock_response(
     return session.scalars(query, {"invitation_id": invitation.id}).unique().one_or_none()
 
 
+@dataclasses.dataclass(frozen=True)
+class Draft:
+    """What a page of the form shows of the stored response: whether it was submitted, and
+    its answers by item key (empty before the first save)."""
+
+    submitted: bool
+    values: dict[str, Any]
+
+
+_answers = Answer.__table__
+_responses = Response.__table__
+#: The invitation's response status and its answers (one row per answer; one row with no
+#: answer columns for a response without answers), in the order of the ORM's ``answers``.
+_DRAFT = (
+    select(
+        _responses.c.status,
+        _answers.c.item_key,
+        _answers.c.number,
+        _answers.c.choice,
+        _answers.c.choices,
+        _answers.c.text,
+        _answers.c.date,
+        _answers.c.not_applicable,
+    )
+    .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
+    .where(_responses.c.invitation_id == bindparam("invitation_id"))
+    .order_by(_answers.c.id)
+)
+
+
+def find_draft(session: Session, invitation: AnyInvitation) -> Draft:
+    """The stored answers a page of the form shows (a Core query of the few columns they
+    need: a page is shown after every section, and loading ORM objects cost more than the
+    rest of the lookup). A submitted response is only marked: its page reads it with
+    :func:`find_response`."""
+    rows = session.execute(_DRAFT, {"invitation_id": invitation.id}).all()
+    if not rows:
+        return Draft(False, {})
+    if rows[0].status == ResponseStatus.SUBMITTED:
+        return Draft(True, {})
+    return Draft(False, answer_values(row for row in rows if row.item_key is not None))
+
+
 def stored_values(response: Response | None) -> dict[str, Any]:
     """The stored answers by item key, in the shapes :func:`save_answers` accepts."""
     if response is None:
         return {}
+    return answer_values(response.answers)
+
+
+def answer_values(answers: Iterable[Any]) -> dict[str, Any]:
+    """:func:`stored_values` of ``answers``: :class:`Answer` objects or rows of its columns."""
     values: dict[str, Any] = {}
-    for answer in response.answers:
+    for answer in answers:
         if answer.not_applicable:
             values[answer.item_key] = NOT_APPLICABLE
         elif answer.number is not None:

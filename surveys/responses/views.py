@@ -91,19 +91,20 @@ def no_store(response):
 def survey(token: str):
     """Show a section of the form, or take its answers (save, move, submit)."""
     invitation = _open(token)
-    action = request.form.get("action", "save") if request.method == "POST" else None
-    if action is None:  # a page shows the stored answers
-        response = services.find_response(db.session, invitation, with_answers=True)
-    else:  # a post changes them: read (and on PostgreSQL lock) the response once, here
-        response = services.lock_response(db.session, invitation, with_answers=action == "submit")
+    sections = _definition(invitation)["sections"]
+    if request.method != "POST":  # a page shows the stored answers
+        draft = services.find_draft(db.session, invitation)
+        if draft.submitted:
+            response = services.find_response(db.session, invitation, with_answers=True)
+            return _submitted(invitation, response, token)
+        index = _section_from(request.args.get("section"), sections, draft.values)
+        return _page(invitation, token, index, data=stored_data(draft.values))
+
+    # a post changes the answers: read (and on PostgreSQL lock) the response once, here
+    action = request.form.get("action", "save")
+    response = services.lock_response(db.session, invitation, with_answers=action == "submit")
     if response is not None and response.status == ResponseStatus.SUBMITTED:
         return _submitted(invitation, response, token)
-    sections = _definition(invitation)["sections"]
-    if action is None:
-        values = services.stored_values(response)
-        index = _section_from(request.args.get("section"), sections, values)
-        return _page(invitation, token, index, data=stored_data(values))
-
     index = _posted_section(sections)
     if action not in ACTIONS:
         abort(400, description=_("Unknown form action."))
