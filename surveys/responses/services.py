@@ -23,6 +23,7 @@ from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
 from surveys.datachanges import data_changed
 from surveys.instruments.definitions import NUMERIC_TYPES, item_map, iter_items
+from surveys.instruments.models import InstrumentVersion
 from surveys.instruments.services import version_definition
 from surveys.orm import utcnow
 from surveys.registry.models import new_pseudonym
@@ -130,12 +131,15 @@ def form_definition(invitation: AnyInvitation) -> dict[str, Any]:
     return version_definition(invitation.campaign.instrument_version)
 
 
-def response_definition(invitation: AnyInvitation, response: Response) -> dict[str, Any]:
-    """The definition ``response``'s answers belong to: the campaign's form, at hand with
-    the invitation (the version is read only for a response of another version)."""
-    if response.instrument_version_id == invitation.campaign.instrument_version_id:
+def response_definition(
+    session: Session, invitation: AnyInvitation, version_id: int
+) -> dict[str, Any]:
+    """The definition of instrument version ``version_id``, which the invitation's response
+    was filled in: the campaign's form, at hand with the invitation (another version, should
+    a response have one, is read)."""
+    if version_id == invitation.campaign.instrument_version_id:
         return form_definition(invitation)
-    return version_definition(response.instrument_version)
+    return version_definition(session.get(InstrumentVersion, version_id))
 
 
 def open_link(session: Session, token: str, secret_key: str, today: dt.date) -> OpenLink:
@@ -220,11 +224,13 @@ def lock_response(
 
 @dataclasses.dataclass(frozen=True)
 class Draft:
-    """What a page of the form shows of the stored response: whether it was submitted, and
-    its answers by item key (empty before the first save)."""
+    """What a page of the form shows of the stored response: whether (and when) it was
+    submitted, its answers by item key (empty before the first save) and its form."""
 
     submitted: bool
     values: dict[str, Any]
+    submitted_at: dt.datetime | None = None
+    instrument_version_id: int | None = None
 
 
 _answers = Answer.__table__
@@ -234,6 +240,8 @@ _responses = Response.__table__
 _DRAFT = (
     select(
         _responses.c.status,
+        _responses.c.submitted_at,
+        _responses.c.instrument_version_id,
         _answers.c.item_key,
         _answers.c.number,
         _answers.c.choice,
@@ -249,16 +257,19 @@ _DRAFT = (
 
 
 def find_draft(session: Session, invitation: AnyInvitation) -> Draft:
-    """The stored answers a page of the form shows (a Core query of the few columns they
-    need: a page is shown after every section, and loading ORM objects cost more than the
-    rest of the lookup). A submitted response is only marked: its page reads it with
-    :func:`find_response`."""
+    """The stored response as a page of the form shows it (a Core query of the few columns
+    it needs: a page is shown after every section, and loading ORM objects cost more than
+    the rest of the lookup)."""
     rows = session.execute(_DRAFT, {"invitation_id": invitation.id}).all()
     if not rows:
         return Draft(False, {})
-    if rows[0].status == ResponseStatus.SUBMITTED:
-        return Draft(True, {})
-    return Draft(False, answer_values(row for row in rows if row.item_key is not None))
+    first = rows[0]
+    return Draft(
+        first.status == ResponseStatus.SUBMITTED,
+        answer_values(row for row in rows if row.item_key is not None),
+        first.submitted_at,
+        first.instrument_version_id,
+    )
 
 
 def stored_values(response: Response | None) -> dict[str, Any]:
@@ -303,7 +314,8 @@ def save_answers(
     ``locked``: :func:`lock_response` was called in this transaction and returned ``response``.
     """
     response = _response_to_change(session, invitation, language, response, locked)
-    _write_answers(session, response, values, response_definition(invitation, response))
+    definition = response_definition(session, invitation, response.instrument_version_id)
+    _write_answers(session, response, values, definition)
     _update_response(session, response, language=language, submitted=False)
     return response
 
@@ -439,7 +451,7 @@ def submit(
     # what will be stored once ``values`` are: the stored answers, those of ``values`` replaced
     after = {key: value for key, value in stored_values(response).items() if key not in values}
     after.update((key, value) for key, value in values.items() if value is not None)
-    definition = response_definition(invitation, response)
+    definition = response_definition(session, invitation, response.instrument_version_id)
     missing = missing_required(definition, after)
     _write_answers(session, response, values, definition)
     # one UPDATE of the response: when its answers changed, and final if they are complete

@@ -95,8 +95,9 @@ def survey(token: str):
     if request.method != "POST":  # a page shows the stored answers
         draft = services.find_draft(db.session, invitation)
         if draft.submitted:
-            response = services.find_response(db.session, invitation, with_answers=True)
-            return _submitted(invitation, response, token)
+            return _submitted(
+                invitation, token, draft.values, draft.submitted_at, draft.instrument_version_id
+            )
         index = _section_from(request.args.get("section"), sections, draft.values)
         return _page(invitation, token, index, data=stored_data(draft.values))
 
@@ -104,7 +105,7 @@ def survey(token: str):
     action = request.form.get("action", "save")
     response = services.lock_response(db.session, invitation, with_answers=action == "submit")
     if response is not None and response.status == ResponseStatus.SUBMITTED:
-        return _submitted(invitation, response, token)
+        return _submitted_response(invitation, token, response)
     index = _posted_section(sections)
     if action not in ACTIONS:
         abort(400, description=_("Unknown form action."))
@@ -125,7 +126,7 @@ def survey(token: str):
             db.session, invitation, values, language=language, response=response, locked=True
         )
     except services.AlreadySubmitted as exc:
-        return _submitted(invitation, exc.response, token)
+        return _submitted_response(invitation, token, exc.response)
     if action == "save":
         flash(
             _(
@@ -345,7 +346,13 @@ def answer_summary(
     the response's form, if the caller has it at hand."""
     if definition is None:
         definition = version_definition(response.instrument_version)
-    values = services.stored_values(response)
+    return _summary(services.stored_values(response), definition, language)
+
+
+def _summary(
+    values: dict[str, Any], definition: dict[str, Any], language: str
+) -> list[dict[str, Any]]:
+    """:func:`answer_summary` of stored ``values`` (item key → value) of ``definition``."""
     return [
         {
             "title": text(section["title"], language),
@@ -358,8 +365,23 @@ def answer_summary(
     ]
 
 
-def _submitted(invitation: OpenLink, response: Response, token: str):
-    """The thank-you page; a POST to a submitted form changes nothing.
+def _submitted_response(invitation: OpenLink, token: str, response: Response):
+    """:func:`_submitted` for ``response`` (a post found it submitted)."""
+    values = services.stored_values(response)
+    return _submitted(
+        invitation, token, values, response.submitted_at, response.instrument_version_id
+    )
+
+
+def _submitted(
+    invitation: OpenLink,
+    token: str,
+    values: dict[str, Any],
+    submitted_at: dt.datetime | None,
+    version_id: int | None,
+):
+    """The thank-you page of a response submitted at ``submitted_at`` with ``values`` in
+    instrument version ``version_id``; a POST to a submitted form changes nothing.
 
     A repeated Submit (double click, resent POST, a second tab) lands on the same thank-you
     page; any other change attempt is answered 409 with the same summary.
@@ -367,9 +389,9 @@ def _submitted(invitation: OpenLink, response: Response, token: str):
     if request.method == "POST" and request.form.get("action") == "submit":
         return redirect(url_for(".survey", token=token), 303)
     changed = request.method == "POST"
-    definition = services.response_definition(invitation, response)
-    summary = answer_summary(response, str(get_locale()), definition)
-    local = _local(response.submitted_at)
+    definition = services.response_definition(db.session, invitation, version_id)
+    summary = _summary(values, definition, str(get_locale()))
+    local = _local(submitted_at)
     return (
         render_template(
             "responses/thanks.html",
