@@ -93,6 +93,9 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=10, help="forms before measuring")
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
     parser.add_argument("--sql", action="store_true", help="print the statements of each kind")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="no gc.freeze() after the app is made"
+    )
     parser.add_argument("--dump", help="write the cProfile statistics to this file (pstats)")
     parser.add_argument(
         "--database",
@@ -121,6 +124,10 @@ def main() -> None:
     from surveys.extensions import db
 
     app = create_app()
+    if not args.no_freeze:  # as a gunicorn worker does once it has loaded the app
+        from surveys import gunicorn_config
+
+        gunicorn_config.post_worker_init(None)
     server_cpu = [0.0]
     inner = app.wsgi_app
 
