@@ -338,14 +338,10 @@ def _incomplete(invitation: OpenLink, token: str, result: services.SubmitResult)
     return _page(invitation, token, index, form=form, problems=problems)
 
 
-def answer_summary(
-    response: Response, language: str, definition: dict[str, Any] | None = None
-) -> list[dict[str, Any]]:
+def answer_summary(response: Response, language: str) -> list[dict[str, Any]]:
     """Every section of a response's form with each question and its answer as text (the
-    thank-you page's summary; staff read a submitted form the same way). ``definition`` is
-    the response's form, if the caller has it at hand."""
-    if definition is None:
-        definition = version_definition(response.instrument_version)
+    thank-you page's summary; staff read a submitted form the same way)."""
+    definition = version_definition(response.instrument_version)
     return _summary(services.stored_values(response), definition, language)
 
 
