@@ -274,6 +274,8 @@ def start_gunicorn(app_spec: str, env: dict[str, str], workers: int) -> Server:
             "--log-level",
             "warning",
             "--preload",  # as ``hamkor serve`` does: the app is built once, workers fork
+            "--config",  # as docs/deploy.md and ``hamkor serve``: gc.freeze() in each worker
+            "python:surveys.gunicorn_config",
             app_spec,
         ],
         env=env,

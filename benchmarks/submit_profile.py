@@ -38,10 +38,17 @@ PROFILE_DB = "perf_submit_profile"
 
 
 def _count_statements(engine, counts: list[int], texts: list[str]) -> None:
+    """Count the statements of this thread's requests (not the job thread's polls)."""
+    import threading
+
     from sqlalchemy import event
+
+    requests = threading.get_ident()
 
     @event.listens_for(engine, "before_cursor_execute")
     def count(conn, cursor, statement, parameters, context, executemany):
+        if threading.get_ident() != requests:
+            return
         counts[0] += 1
         texts.append(statement.split("\n", 1)[0][:90])
 
@@ -86,7 +93,15 @@ def main() -> None:
     parser.add_argument("--warm", type=int, default=10, help="forms before measuring")
     parser.add_argument("--profile", type=int, default=0, help="print the N costliest functions")
     parser.add_argument("--sql", action="store_true", help="print the statements of each kind")
+    parser.add_argument(
+        "--no-freeze", action="store_true", help="no gc.freeze() after the app is made"
+    )
     parser.add_argument("--dump", help="write the cProfile statistics to this file (pstats)")
+    parser.add_argument(
+        "--database",
+        default=PROFILE_DB,
+        help="the fresh copy of the template to fill (two runs at once need two names)",
+    )
     parser.add_argument(
         "--postgres",
         default=os.environ.get(
@@ -96,16 +111,23 @@ def main() -> None:
     args = parser.parse_args()
     submit_load.build_template(args.postgres, False)
     admin = submit_load._admin(args.postgres)
-    submit_load._recreate(admin, PROFILE_DB, template=submit_load.TEMPLATE_DB)
+    submit_load._recreate(admin, args.database, template=submit_load.TEMPLATE_DB)
     admin.dispose()
-    url = submit_load._with_database(args.postgres, PROFILE_DB)
+    url = submit_load._with_database(args.postgres, args.database)
     tokens = submit_load.open_tokens(url)
     os.environ.update(submit_load._server_env(url))
+    # the job thread polls the database every 2 s: under valgrind (50x slower) its polls
+    # would add to every form's instructions as much as the run is slow; here it polls once
+    os.environ["HAMKOR_JOB_POLL_SECONDS"] = "3600"
 
     from surveys import create_app
     from surveys.extensions import db
 
     app = create_app()
+    if not args.no_freeze:  # as a gunicorn worker does once it has loaded the app
+        from surveys import gunicorn_config
+
+        gunicorn_config.post_worker_init(None)
     server_cpu = [0.0]
     inner = app.wsgi_app
 

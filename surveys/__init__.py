@@ -11,7 +11,7 @@ from flask import Flask, g, make_response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from surveys.config import load_config
-from surveys.extensions import babel, csrf, db, limiter
+from surveys.extensions import babel, csrf, db, limiter, ping_idle_connections
 
 #: Feature packages whose ``views.bp`` blueprint is registered, in this order.
 FEATURES = (
@@ -68,6 +68,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.request_class = HamkorRequest
     app.url_rule_class = LazyBuilderRule
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     limiter.init_app(app)

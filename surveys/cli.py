@@ -119,6 +119,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the app with gunicorn (production-grade; Ctrl+C stops it)."""
     from gunicorn.app.base import BaseApplication
 
+    from surveys import gunicorn_config
+
     app = _create_app()
     warning = per_worker_limits_warning(app.config, workers)
     if warning:
@@ -131,6 +133,7 @@ def serve(host: str, port: int, workers: int) -> None:
             self.cfg.set("accesslog", "-")
             # no control socket in ~/.gunicorn: one less file and nothing to clean up
             self.cfg.set("control_socket_disable", True)
+            self.cfg.set("post_worker_init", gunicorn_config.post_worker_init)
 
         def load(self):
             return app

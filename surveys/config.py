@@ -105,7 +105,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None = None) 
         "HAMKOR_TIMEZONE": env.get("HAMKOR_TIMEZONE", "Asia/Tashkent"),
         # dates and times on pages (Flask-Babel's filters) in the same zone
         "BABEL_DEFAULT_TIMEZONE": env.get("HAMKOR_TIMEZONE", "Asia/Tashkent"),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # no pool_pre_ping: connections that lay idle are pinged (extensions.ping_idle_connections)
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
     }
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", config["HAMKOR_JOB_QUEUE"]):
         raise ConfigError("HAMKOR_JOB_QUEUE: letters, digits, - and _ only (at most 64)")

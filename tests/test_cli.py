@@ -100,3 +100,18 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path):
     assert done.returncode == 2
     assert "HAMKOR_SECRET_KEY is not set" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_gunicorn_workers_freeze_what_they_loaded():
+    """``surveys.gunicorn_config`` (``hamkor serve`` and the guide's unit use it): once a
+    worker has loaded the app, what it loaded is out of the garbage collector's walks."""
+    import gc
+
+    from surveys import gunicorn_config
+
+    before = gc.get_freeze_count()
+    try:
+        gunicorn_config.post_worker_init(worker=None)
+        assert gc.get_freeze_count() > before
+    finally:
+        gc.unfreeze()

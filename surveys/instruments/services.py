@@ -55,6 +55,19 @@ def version_definition(version: InstrumentVersion) -> dict[str, Any]:
     return found
 
 
+def published_definition(session: Session, version_id: int, checksum: str) -> dict[str, Any]:
+    """:func:`version_definition` of the version ``version_id`` whose checksum is
+    ``checksum``, for callers that have its id and checksum but not the version: the
+    version (and its 20 kB definition) is read only the first time this process sees it."""
+    found = _DEFINITIONS.get((version_id, checksum))
+    if found is None:
+        version = session.get(InstrumentVersion, version_id)
+        if version is None or version.checksum != checksum:
+            raise LookupError(f"instrument version {version_id} with checksum {checksum}")
+        found = version_definition(version)
+    return found
+
+
 def read_definition_file(path: str | Path) -> dict[str, Any]:
     """Parse a YAML (or JSON) definition file; syntax errors become :class:`DefinitionError`."""
     path = Path(path)

@@ -11,24 +11,24 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload, load_only
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
-from surveys.campaigns.tokens import LOOKUP, find_invitation
 from surveys.datachanges import data_changed
 from surveys.instruments.definitions import NUMERIC_TYPES, item_map, iter_items
 from surveys.instruments.models import InstrumentVersion
 from surveys.instruments.services import version_definition
 from surveys.orm import utcnow
-from surveys.registry.models import EmployerLink, Graduate, Institution, Programme, new_pseudonym
+from surveys.registry.models import new_pseudonym
 from surveys.responses.forms import NOT_APPLICABLE
+from surveys.responses.links import LinkCampaign, OpenLink, find_link
 from surveys.responses.models import Answer, Response, ResponseStatus, blank_answer_row
 
 
@@ -43,7 +43,7 @@ class LinkUnavailable(Exception):
         self,
         reason: str,
         status: int,
-        campaign: Campaign | None = None,
+        campaign: Campaign | LinkCampaign | None = None,
         *,
         submitted_at: dt.datetime | None = None,
         language: str | None = None,
@@ -76,50 +76,6 @@ class SubmitResult:
         return not self.missing
 
 
-#: A link's invitation with its campaign (status, dates) and instrument version, loaded in
-#: one query instead of a lazy load each, with only the columns a link's requests read (an
-#: attribute left out would be loaded when first read: correct, one query more). The
-#: version's definition (20 kB of JSON) is not read: :func:`form_definition` takes it from
-#: the process's cache of published versions.
-_LINK_QUERY = LOOKUP.options(
-    load_only(
-        Invitation.campaign_id,
-        Invitation.employer_id,
-        Invitation.graduate_id,
-        Invitation.nonce,
-        Invitation.language,
-        Invitation.withdrawn_at,
-        Invitation.declined_at,
-        Invitation.opened_at,
-    ),
-    joinedload(Invitation.campaign, innerjoin=True)
-    .load_only(
-        Campaign.institution_id,
-        Campaign.instrument_version_id,
-        Campaign.status,
-        Campaign.opens_on,
-        Campaign.closes_on,
-    )
-    .joinedload(Campaign.instrument_version, innerjoin=True)
-    .load_only(InstrumentVersion.checksum),
-)
-#: The same plus what a page shows: whom and what the employer assesses, for whom, and the
-#: employer's name as the inviting institution writes it.
-_PAGE_QUERY = _LINK_QUERY.options(
-    joinedload(Invitation.campaign, innerjoin=True)
-    .joinedload(Campaign.institution, innerjoin=True)
-    .load_only(
-        Institution.name,
-        Institution.names,
-        Institution.privacy_notice,
-        Institution.privacy_notices,
-    ),
-    joinedload(Invitation.graduate, innerjoin=True)
-    .load_only(Graduate.programme_id, Graduate.full_name, Graduate.graduation_year)
-    .joinedload(Graduate.programme, innerjoin=True)
-    .load_only(Programme.code, Programme.name, Programme.names),
-    joinedload(Invitation.inviting_link).load_only(EmployerLink.name),
-)
 #: The invitation's response; with its answers (joined: one query, not two).
 _RESPONSE = select(Response).where(Response.invitation_id == bindparam("invitation_id"))
 _RESPONSE_WITH_ANSWERS = _RESPONSE.options(joinedload(Response.answers))
@@ -157,17 +113,36 @@ _MARK_OPENED = (
     .where(Invitation.__table__.c.id == bindparam("invitation_id"))
     .values(opened_at=bindparam("opened_at"))
 )
+#: The employer's choice of language, kept on the invitation.
+_REMEMBER_LANGUAGE = (
+    update(Invitation.__table__)
+    .where(Invitation.__table__.c.id == bindparam("invitation_id"))
+    .values(language=bindparam("language"))
+)
+
+#: An invitation as the services below read it: the model, or a link's read-only view of it
+#: (:class:`surveys.responses.links.OpenLink`, what the employer's requests use).
+AnyInvitation = Invitation | OpenLink
 
 
-def form_definition(invitation: Invitation) -> dict[str, Any]:
+def form_definition(invitation: AnyInvitation) -> dict[str, Any]:
     """The definition of the form behind ``invitation`` (its campaign's instrument version),
     parsed once per process: published versions never change."""
     return version_definition(invitation.campaign.instrument_version)
 
 
-def open_link(
-    session: Session, token: str, secret_key: str, today: dt.date, *, page: bool = True
-) -> Invitation:
+def response_definition(
+    session: Session, invitation: AnyInvitation, version_id: int
+) -> dict[str, Any]:
+    """The definition of instrument version ``version_id``, which the invitation's response
+    was filled in: the campaign's form, at hand with the invitation (another version, should
+    a response have one, is read)."""
+    if version_id == invitation.campaign.instrument_version_id:
+        return form_definition(invitation)
+    return version_definition(session.get(InstrumentVersion, version_id))
+
+
+def open_link(session: Session, token: str, secret_key: str, today: dt.date) -> OpenLink:
     """The invitation behind ``token`` if its form may be shown or answered on ``today``.
 
     Raises :class:`LinkUnavailable` with reason ``unknown`` (404: never says whether another
@@ -175,11 +150,10 @@ def open_link(
     more reminders), ``not_open`` (404: the campaign has not started),
     ``closed`` (410), or ``received`` (410: closed, and the answers were submitted; the page
     says when, and shows neither the graduate nor the answers any more). While the campaign
-    is open, a submitted invitation opens on its thank-you page with the answers. ``page``
-    loads what a page shows along with the invitation (a post that redirects needs only the
-    campaign and the form).
+    is open, a submitted invitation opens on its thank-you page with the answers. What a
+    page shows of the invitation comes with it, in one query (:mod:`surveys.responses.links`).
     """
-    invitation = find_invitation(session, token, secret_key, _PAGE_QUERY if page else _LINK_QUERY)
+    invitation = find_link(session, token, secret_key)
     if invitation is None:
         raise LinkUnavailable("unknown", 404)
     campaign = invitation.campaign
@@ -205,24 +179,24 @@ def open_link(
     return invitation
 
 
-def mark_opened(session: Session, invitation: Invitation) -> None:
+def mark_opened(session: Session, invitation: OpenLink) -> None:
     """Remember the first time the link showed the form (the invitation's "opened")."""
     if invitation.opened_at is None:
         now = utcnow()
         session.execute(_MARK_OPENED, {"invitation_id": invitation.id, "opened_at": now})
-        set_committed_value(invitation, "opened_at", now)
+        invitation.opened_at = now
 
 
-def remember_language(session: Session, invitation: Invitation, language: str) -> None:
+def remember_language(session: Session, invitation: OpenLink, language: str) -> None:
     """Keep the employer's choice of language on the invitation: the form opens in it on any
     device, as long as the browser has no choice of its own."""
     if invitation.language != language:
+        session.execute(_REMEMBER_LANGUAGE, {"invitation_id": invitation.id, "language": language})
         invitation.language = language
-        session.flush()
 
 
 def find_response(
-    session: Session, invitation: Invitation, *, with_answers: bool = False
+    session: Session, invitation: AnyInvitation, *, with_answers: bool = False
 ) -> Response | None:
     """The invitation's response (draft or submitted), if the employer has started one.
 
@@ -235,7 +209,7 @@ def find_response(
 
 
 def lock_response(
-    session: Session, invitation: Invitation, *, with_answers: bool = False
+    session: Session, invitation: AnyInvitation, *, with_answers: bool = False
 ) -> Response | None:
     """The invitation's response, if there is one, read for a change: on PostgreSQL it stays
     locked (``SELECT … FOR UPDATE``) until the transaction ends, so passing it on to
@@ -248,12 +222,67 @@ def lock_response(
     return session.scalars(query, {"invitation_id": invitation.id}).unique().one_or_none()
 
 
+@dataclasses.dataclass(frozen=True)
+class Draft:
+    """What a page of the form shows of the stored response: whether (and when) it was
+    submitted, its answers by item key (empty before the first save) and its form."""
+
+    submitted: bool
+    values: dict[str, Any]
+    submitted_at: dt.datetime | None = None
+    instrument_version_id: int | None = None
+
+
+_answers = Answer.__table__
+_responses = Response.__table__
+#: The invitation's response status and its answers (one row per answer; one row with no
+#: answer columns for a response without answers), in the order of the ORM's ``answers``.
+_DRAFT = (
+    select(
+        _responses.c.status,
+        _responses.c.submitted_at,
+        _responses.c.instrument_version_id,
+        _answers.c.item_key,
+        _answers.c.number,
+        _answers.c.choice,
+        _answers.c.choices,
+        _answers.c.text,
+        _answers.c.date,
+        _answers.c.not_applicable,
+    )
+    .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
+    .where(_responses.c.invitation_id == bindparam("invitation_id"))
+    .order_by(_answers.c.id)
+)
+
+
+def find_draft(session: Session, invitation: AnyInvitation) -> Draft:
+    """The stored response as a page of the form shows it (a Core query of the few columns
+    it needs: a page is shown after every section, and loading ORM objects cost more than
+    the rest of the lookup)."""
+    rows = session.execute(_DRAFT, {"invitation_id": invitation.id}).all()
+    if not rows:
+        return Draft(False, {})
+    first = rows[0]
+    return Draft(
+        first.status == ResponseStatus.SUBMITTED,
+        answer_values(row for row in rows if row.item_key is not None),
+        first.submitted_at,
+        first.instrument_version_id,
+    )
+
+
 def stored_values(response: Response | None) -> dict[str, Any]:
     """The stored answers by item key, in the shapes :func:`save_answers` accepts."""
     if response is None:
         return {}
+    return answer_values(response.answers)
+
+
+def answer_values(answers: Iterable[Any]) -> dict[str, Any]:
+    """:func:`stored_values` of ``answers``: :class:`Answer` objects or rows of its columns."""
     values: dict[str, Any] = {}
-    for answer in response.answers:
+    for answer in answers:
         if answer.not_applicable:
             values[answer.item_key] = NOT_APPLICABLE
         elif answer.number is not None:
@@ -271,7 +300,7 @@ def stored_values(response: Response | None) -> dict[str, Any]:
 
 def save_answers(
     session: Session,
-    invitation: Invitation,
+    invitation: AnyInvitation,
     values: Mapping[str, Any],
     *,
     language: str,
@@ -285,14 +314,15 @@ def save_answers(
     ``locked``: :func:`lock_response` was called in this transaction and returned ``response``.
     """
     response = _response_to_change(session, invitation, language, response, locked)
-    _write_answers(session, response, values)
+    definition = response_definition(session, invitation, response.instrument_version_id)
+    _write_answers(session, response, values, definition)
     _update_response(session, response, language=language, submitted=False)
     return response
 
 
 def _response_to_change(
     session: Session,
-    invitation: Invitation,
+    invitation: AnyInvitation,
     language: str,
     response: Response | None,
     locked: bool,
@@ -310,9 +340,12 @@ def _response_to_change(
     return response
 
 
-def _write_answers(session: Session, response: Response, values: Mapping[str, Any]) -> None:
-    """Replace the stored answers of the items in ``values`` (a None value: no answer)."""
-    items = item_map(version_definition(response.instrument_version))
+def _write_answers(
+    session: Session, response: Response, values: Mapping[str, Any], definition: Mapping[str, Any]
+) -> None:
+    """Replace the stored answers of the items in ``values`` (a None value: no answer) of
+    ``response``, whose form is ``definition``."""
+    items = item_map(definition)
     unknown = sorted(set(values) - set(items))
     if unknown:  # the forms only pass item keys; a caller bug, not user input
         raise KeyError(f"not items of this instrument: {', '.join(unknown)}")
@@ -401,7 +434,7 @@ def missing_required(definition: Mapping[str, Any], values: Mapping[str, Any]) -
 
 def submit(
     session: Session,
-    invitation: Invitation,
+    invitation: AnyInvitation,
     values: Mapping[str, Any],
     *,
     language: str,
@@ -418,8 +451,9 @@ def submit(
     # what will be stored once ``values`` are: the stored answers, those of ``values`` replaced
     after = {key: value for key, value in stored_values(response).items() if key not in values}
     after.update((key, value) for key, value in values.items() if value is not None)
-    missing = missing_required(version_definition(response.instrument_version), after)
-    _write_answers(session, response, values)
+    definition = response_definition(session, invitation, response.instrument_version_id)
+    missing = missing_required(definition, after)
+    _write_answers(session, response, values, definition)
     # one UPDATE of the response: when its answers changed, and final if they are complete
     _update_response(session, response, language=language, submitted=not missing)
     if missing:
@@ -437,7 +471,7 @@ def submit(
 
 
 def _locked_response(
-    session: Session, invitation: Invitation, language: str, *, maybe_exists: bool = True
+    session: Session, invitation: AnyInvitation, language: str, *, maybe_exists: bool = True
 ) -> Response:
     """The invitation's response, created if needed, locked for this transaction.
 

@@ -43,6 +43,7 @@ from surveys.responses.forms import (
     stored_data,
     unknown_fields,
 )
+from surveys.responses.links import OpenLink
 from surveys.responses.models import Response, ResponseStatus
 from surveys.web import Form, parse_int
 
@@ -90,19 +91,21 @@ def no_store(response):
 def survey(token: str):
     """Show a section of the form, or take its answers (save, move, submit)."""
     invitation = _open(token)
-    action = request.form.get("action", "save") if request.method == "POST" else None
-    if action is None:  # a page shows the stored answers
-        response = services.find_response(db.session, invitation, with_answers=True)
-    else:  # a post changes them: read (and on PostgreSQL lock) the response once, here
-        response = services.lock_response(db.session, invitation, with_answers=action == "submit")
-    if response is not None and response.status == ResponseStatus.SUBMITTED:
-        return _submitted(invitation, response, token)
     sections = _definition(invitation)["sections"]
-    if action is None:
-        values = services.stored_values(response)
-        index = _section_from(request.args.get("section"), sections, values)
-        return _page(invitation, token, index, data=stored_data(values))
+    if request.method != "POST":  # a page shows the stored answers
+        draft = services.find_draft(db.session, invitation)
+        if draft.submitted:
+            return _submitted(
+                invitation, token, draft.values, draft.submitted_at, draft.instrument_version_id
+            )
+        index = _section_from(request.args.get("section"), sections, draft.values)
+        return _page(invitation, token, index, data=stored_data(draft.values))
 
+    # a post changes the answers: read (and on PostgreSQL lock) the response once, here
+    action = request.form.get("action", "save")
+    response = services.lock_response(db.session, invitation, with_answers=action == "submit")
+    if response is not None and response.status == ResponseStatus.SUBMITTED:
+        return _submitted_response(invitation, token, response)
     index = _posted_section(sections)
     if action not in ACTIONS:
         abort(400, description=_("Unknown form action."))
@@ -123,7 +126,7 @@ def survey(token: str):
             db.session, invitation, values, language=language, response=response, locked=True
         )
     except services.AlreadySubmitted as exc:
-        return _submitted(invitation, exc.response, token)
+        return _submitted_response(invitation, token, exc.response)
     if action == "save":
         flash(
             _(
@@ -174,7 +177,7 @@ def decline(token: str):
     if request.method == "POST":
         if not form.validate():
             abort(400, description=_("The form expired; open the link again."))
-        decline_invitation(db.session, invitation)
+        decline_invitation(db.session, db.session.get(Invitation, invitation.id))
         return redirect(url_for(".survey", token=token), 303)  # now the "declined" page
     return render_template("responses/decline.html", invitation=invitation, form=form, token=token)
 
@@ -182,20 +185,13 @@ def decline(token: str):
 # --------------------------------------------------------------------------- helpers
 
 
-def _open(token: str) -> Invitation:
+def _open(token: str) -> OpenLink:
     """The invitation of a link that may be used now; its language becomes the default.
 
     A language the employer picks (``?lang=``) is remembered on the invitation, so the form
     comes back in it when the link is opened on another device.
     """
-    # a post is answered by a redirect: only a page needs the graduate, employer, institution
-    invitation = services.open_link(
-        db.session,
-        token,
-        current_app.config["SECRET_KEY"],
-        _today(),
-        page=request.method == "GET",
-    )
+    invitation = services.open_link(db.session, token, current_app.config["SECRET_KEY"], _today())
     if request.method == "GET":
         services.mark_opened(db.session, invitation)
     chosen = request.args.get("lang")
@@ -223,7 +219,7 @@ def _local(moment: dt.datetime | None) -> dt.datetime | None:
     return moment.astimezone(_local_now().tzinfo) if moment is not None else None
 
 
-def _definition(invitation: Invitation) -> dict[str, Any]:
+def _definition(invitation: OpenLink) -> dict[str, Any]:
     return services.form_definition(invitation)
 
 
@@ -234,7 +230,7 @@ def _posted_section(sections: list[dict[str, Any]]) -> int:
     return number - 1
 
 
-def _posted_form(invitation: Invitation, section: dict[str, Any]):
+def _posted_form(invitation: OpenLink, section: dict[str, Any]):
     unknown = unknown_fields(request.form, section)
     if unknown:
         description = _(
@@ -261,7 +257,7 @@ def _section_from(raw: str | None, sections: list[dict[str, Any]], values: dict[
 
 
 def _page(
-    invitation: Invitation,
+    invitation: OpenLink,
     token: str,
     index: int,
     *,
@@ -305,7 +301,7 @@ def _page(
     )
 
 
-def _incomplete(invitation: Invitation, token: str, result: services.SubmitResult):
+def _incomplete(invitation: OpenLink, token: str, result: services.SubmitResult):
     """Submit with required items unanswered: the draft is kept; show where they are."""
     definition = _definition(invitation)
     language = str(get_locale())
@@ -346,7 +342,13 @@ def answer_summary(response: Response, language: str) -> list[dict[str, Any]]:
     """Every section of a response's form with each question and its answer as text (the
     thank-you page's summary; staff read a submitted form the same way)."""
     definition = version_definition(response.instrument_version)
-    values = services.stored_values(response)
+    return _summary(services.stored_values(response), definition, language)
+
+
+def _summary(
+    values: dict[str, Any], definition: dict[str, Any], language: str
+) -> list[dict[str, Any]]:
+    """:func:`answer_summary` of stored ``values`` (item key → value) of ``definition``."""
     return [
         {
             "title": text(section["title"], language),
@@ -359,8 +361,23 @@ def answer_summary(response: Response, language: str) -> list[dict[str, Any]]:
     ]
 
 
-def _submitted(invitation: Invitation, response: Response, token: str):
-    """The thank-you page; a POST to a submitted form changes nothing.
+def _submitted_response(invitation: OpenLink, token: str, response: Response):
+    """:func:`_submitted` for ``response`` (a post found it submitted)."""
+    values = services.stored_values(response)
+    return _submitted(
+        invitation, token, values, response.submitted_at, response.instrument_version_id
+    )
+
+
+def _submitted(
+    invitation: OpenLink,
+    token: str,
+    values: dict[str, Any],
+    submitted_at: dt.datetime | None,
+    version_id: int | None,
+):
+    """The thank-you page of a response submitted at ``submitted_at`` with ``values`` in
+    instrument version ``version_id``; a POST to a submitted form changes nothing.
 
     A repeated Submit (double click, resent POST, a second tab) lands on the same thank-you
     page; any other change attempt is answered 409 with the same summary.
@@ -368,9 +385,9 @@ def _submitted(invitation: Invitation, response: Response, token: str):
     if request.method == "POST" and request.form.get("action") == "submit":
         return redirect(url_for(".survey", token=token), 303)
     changed = request.method == "POST"
-    definition = version_definition(response.instrument_version)
-    summary = answer_summary(response, str(get_locale()))
-    local = _local(response.submitted_at)
+    definition = services.response_definition(db.session, invitation, version_id)
+    summary = _summary(values, definition, str(get_locale()))
+    local = _local(submitted_at)
     return (
         render_template(
             "responses/thanks.html",

@@ -227,3 +227,22 @@ def test_serve_warns_when_limits_are_per_worker(runner, monkeypatch, database_ur
     result = runner.invoke(["serve", "--workers", "1", "--port", "52150"])
     assert "WARNING" not in result.stderr
     assert per_worker_limits_warning({"RATELIMIT_STORAGE_URI": "redis://x:6379/0"}, 4) is None
+
+
+def test_a_limit_on_every_page_is_still_counted(limited_app, monkeypatch):
+    """The app's limits are on views, and a request is checked once, by its view's decorator
+    (``surveys.extensions._ViewLimiter``); a default limit for every page, if one is set,
+    is still checked before each request, also on pages without a limit of their own."""
+    from flask_limiter import Limit
+    from flask_limiter.util import get_remote_address
+
+    from surveys.extensions import limiter
+
+    every_page = Limit(limit_provider="2 per minute", key_function=get_remote_address)
+    monkeypatch.setattr(limiter.limit_manager, "_default_limits", [every_page.bind(limiter)])
+    client = limited_app.test_client()
+    # an address of its own (the documentation range): Redis keeps counts for a minute
+    addr = {"REMOTE_ADDR": f"2001:db8::{uuid.uuid4().hex[:4]}"}
+    statuses = [client.get("/", environ_base=addr).status_code for _ in range(3)]  # no limit
+    assert 429 not in statuses[:2]
+    assert statuses[2] == 429
