@@ -261,4 +261,4 @@ def test_a_killed_gunicorn_worker_fails_its_job_and_retry_finishes_it(
         code, page = browser.get(f"/jobs/{job_id}")
         assert code == 200 and "Test work GUN" in page and "Finished." in page
     finally:
-        server.stop()
+        server.kill()
