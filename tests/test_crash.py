@@ -124,16 +124,10 @@ class Server:
         return pids
 
     def stop(self) -> None:
+        """End the server after the test: SIGKILL at once (a graceful stop of gunicorn takes
+        seconds, and nothing is checked after it)."""
         if self.process.poll() is None:
-            pids = [self.process.pid, *_children(self.process.pid)]
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                for pid in pids:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                self.process.wait(timeout=10)
+            self.kill_everything()
 
 
 def _links(db, count: int) -> list[str]:

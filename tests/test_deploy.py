@@ -138,7 +138,7 @@ def test_gunicorn_and_a_worker_as_the_guide_starts_them(app, database_url, redis
         assert runner.startswith("rq:")  # run by the worker, not by gunicorn
         assert len(codes) == 6
     finally:
-        web.stop()
+        web.kill()  # (its graceful stop takes seconds and is not what this test checks)
         worker.stop()
         from redis import Redis
 

@@ -2,7 +2,8 @@
 
 ``test.work`` does what a real handler does: reads its parameters and input file, writes
 rows (institutions named after its parameters), reports progress, and then succeeds, fails
-with a message, crashes, or sleeps long enough for a test to kill its worker.
+with a message, crashes, or sleeps long enough for a test to kill its worker (with
+``paused_attempts``, only its first attempts sleep: the retry after a kill need not wait).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ def work(ctx: JobContext) -> dict:
     params = ctx.params
     steps = int(params.get("steps", 3))
     pause = float(params.get("pause", 0))
+    if ctx.attempt > int(params.get("paused_attempts", ctx.attempt)):
+        pause = 0  # slowed down only so that a test could kill it: the retry runs at full speed
     for step in range(1, steps + 1):
         if step == steps // 2 + 1:  # half-way, the job writes (on SQLite: the write lock)
             ctx.session.add(Institution(code=params["code"], name=f"Made by job {ctx.job_id}"))

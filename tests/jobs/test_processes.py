@@ -169,7 +169,9 @@ def test_a_killed_rq_worker_fails_its_job_and_retry_finishes_it(
     db.commit()
     client = logged_in_client(rq_app, admin)
     first = start_worker()
-    job_id = submit(rq_app, {"code": "RQ-KILLED", "steps": 120, "pause": 0.05})
+    job_id = submit(
+        rq_app, {"code": "RQ-KILLED", "steps": 120, "pause": 0.05, "paused_attempts": 1}
+    )
     deadline = time.monotonic() + 60
     while True:  # running, with some progress written by the work horse
         status = client.get(f"/jobs/{job_id}/status").get_json()
@@ -223,7 +225,12 @@ def test_a_killed_gunicorn_worker_fails_its_job_and_retry_finishes_it(
         browser.login(admin.email, TEST_PASSWORD)
         for _ in range(6):  # wake both workers' job threads (they start on a first request)
             browser.get("/jobs/")
-        db.add(Job(kind="test.work", params={"code": "GUN", "steps": 120, "pause": 0.05}))
+        db.add(
+            Job(
+                kind="test.work",
+                params={"code": "GUN", "steps": 120, "pause": 0.05, "paused_attempts": 1},
+            )
+        )
         db.commit()  # queued without telling anyone: the threads find it in the database
         job_id = db.scalar(select(func.max(Job.id)))
         status = browser.wait_for_job(
@@ -254,4 +261,4 @@ def test_a_killed_gunicorn_worker_fails_its_job_and_retry_finishes_it(
         code, page = browser.get(f"/jobs/{job_id}")
         assert code == 200 and "Test work GUN" in page and "Finished." in page
     finally:
-        server.stop()
+        server.kill()
