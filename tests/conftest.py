@@ -224,6 +224,17 @@ def _shared_template_code() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_job_thread_outlives_its_test() -> Iterator[None]:
+    """Stop the job threads a test's apps started (on their first request), whichever way
+    the app was made: a thread left polling the worker's database claimed a later test's
+    job once (tests/test_deploy.py saw its import run by ``thread:…``, not the RQ worker)."""
+    yield
+    from surveys.jobs.backends import stop_runners
+
+    stop_runners()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _parse_each_definition_once() -> Iterator[None]:
     """Each instrument definition's YAML text parsed once per worker, each caller given a
