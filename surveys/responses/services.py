@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, joinedload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
@@ -59,7 +58,7 @@ class LinkUnavailable(Exception):
 class AlreadySubmitted(Exception):
     """The response was submitted before; it cannot be changed through the link."""
 
-    def __init__(self, response: Response):
+    def __init__(self, response: ResponseState):
         super().__init__("already submitted")
         self.response = response
 
@@ -68,7 +67,7 @@ class AlreadySubmitted(Exception):
 class SubmitResult:
     """What a submit did: the response, and the required items still unanswered (if any)."""
 
-    response: Response
+    response: ResponseState
     missing: list[str]
 
     @property
@@ -79,15 +78,78 @@ class SubmitResult:
 #: The invitation's response; with its answers (joined: one query, not two).
 _RESPONSE = select(Response).where(Response.invitation_id == bindparam("invitation_id"))
 _RESPONSE_WITH_ANSWERS = _RESPONSE.options(joinedload(Response.answers))
-#: The invitation's response, locked until the transaction ends (read fresh, not from the
-#: session's identity map).
-_LOCKED_RESPONSE = (
-    select(Response)
-    .where(Response.invitation_id == bindparam("invitation_id"))
-    .with_for_update(of=Response)
-    .execution_options(populate_existing=True)
+_answers = Answer.__table__
+_responses = Response.__table__
+
+
+@dataclasses.dataclass
+class ResponseState:
+    """What a save or submit needs of a stored response (one Core row, not a
+    :class:`Response`): its id, status and times, its form, and its answers when they
+    were read (``values``: item key → value, as :func:`stored_values` gives them)."""
+
+    id: int
+    status: ResponseStatus
+    instrument_version_id: int
+    updated_at: dt.datetime
+    submitted_at: dt.datetime | None = None
+    values: dict[str, Any] | None = None
+
+    @property
+    def submitted(self) -> bool:
+        return self.status == ResponseStatus.SUBMITTED
+
+
+_STATE_COLUMNS = (
+    _responses.c.id,
+    _responses.c.status,
+    _responses.c.instrument_version_id,
+    _responses.c.updated_at,
+    _responses.c.submitted_at,
 )
-_LOCKED_RESPONSE_WITH_ANSWERS = _LOCKED_RESPONSE.options(joinedload(Response.answers))
+_ANSWER_COLUMNS = (
+    _answers.c.item_key,
+    _answers.c.number,
+    _answers.c.choice,
+    _answers.c.choices,
+    _answers.c.text,
+    _answers.c.date,
+    _answers.c.not_applicable,
+)
+#: The invitation's response, locked until the transaction ends on PostgreSQL (SQLite
+#: renders no ``FOR UPDATE``); without its answers (False) or with them (True: one row per
+#: answer, one row with no answer columns for a response without answers).
+_LOCKED_STATE = {
+    False: select(*_STATE_COLUMNS)
+    .where(_responses.c.invitation_id == bindparam("invitation_id"))
+    .with_for_update(of=_responses),
+    True: select(*_STATE_COLUMNS, *_ANSWER_COLUMNS)
+    .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
+    .where(_responses.c.invitation_id == bindparam("invitation_id"))
+    .order_by(_answers.c.id)
+    .with_for_update(of=_responses),
+}
+
+
+def _read_state(
+    session: Session, invitation_id: int, *, with_answers: bool
+) -> ResponseState | None:
+    """The invitation's response as a :class:`ResponseState` (locked on PostgreSQL)."""
+    rows = session.execute(_LOCKED_STATE[with_answers], {"invitation_id": invitation_id}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    values = (
+        answer_values(row for row in rows if row.item_key is not None) if with_answers else None
+    )
+    return ResponseState(
+        first.id,
+        ResponseStatus(first.status),
+        first.instrument_version_id,
+        first.updated_at,
+        first.submitted_at,
+        values,
+    )
 
 
 #: The UPDATE of a response whose answers changed: as a draft (False), or submitted (True).
@@ -210,16 +272,14 @@ def find_response(
 
 def lock_response(
     session: Session, invitation: AnyInvitation, *, with_answers: bool = False
-) -> Response | None:
+) -> ResponseState | None:
     """The invitation's response, if there is one, read for a change: on PostgreSQL it stays
     locked (``SELECT … FOR UPDATE``) until the transaction ends, so passing it on to
     :func:`save_answers` or :func:`submit` (with ``locked=True``) spares them reading it
     again. On SQLite (no row locks) it is a plain read, and they read it again under the
-    write lock. ``with_answers`` loads its answers along with it (a submit checks them)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return find_response(session, invitation, with_answers=with_answers)
-    query = _LOCKED_RESPONSE_WITH_ANSWERS if with_answers else _LOCKED_RESPONSE
-    return session.scalars(query, {"invitation_id": invitation.id}).unique().one_or_none()
+    write lock. ``with_answers`` reads its answers along with it (a submit checks them).
+    A Core row of the few columns a change needs: no ORM objects on the form's posts."""
+    return _read_state(session, invitation.id, with_answers=with_answers)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,8 +293,6 @@ class Draft:
     instrument_version_id: int | None = None
 
 
-_answers = Answer.__table__
-_responses = Response.__table__
 #: The invitation's response status and its answers (one row per answer; one row with no
 #: answer columns for a response without answers), in the order of the ORM's ``answers``.
 _DRAFT = (
@@ -272,10 +330,13 @@ def find_draft(session: Session, invitation: AnyInvitation) -> Draft:
     )
 
 
-def stored_values(response: Response | None) -> dict[str, Any]:
-    """The stored answers by item key, in the shapes :func:`save_answers` accepts."""
+def stored_values(response: Response | ResponseState | None) -> dict[str, Any]:
+    """The stored answers by item key, in the shapes :func:`save_answers` accepts (of a
+    :class:`ResponseState`: the answers read with it)."""
     if response is None:
         return {}
+    if isinstance(response, ResponseState):
+        return dict(response.values or {})
     return answer_values(response.answers)
 
 
@@ -304,9 +365,9 @@ def save_answers(
     values: Mapping[str, Any],
     *,
     language: str,
-    response: Response | None = None,
+    response: ResponseState | None = None,
     locked: bool = False,
-) -> Response:
+) -> ResponseState:
     """Store ``values`` (item key → validated value, None = unanswered) as the draft.
 
     Only the items named in ``values`` change; the others keep their stored answers. Creates
@@ -324,24 +385,34 @@ def _response_to_change(
     session: Session,
     invitation: AnyInvitation,
     language: str,
-    response: Response | None,
+    response: ResponseState | None,
     locked: bool,
-) -> Response:
+    *,
+    with_answers: bool = False,
+) -> ResponseState:
     """The draft that a save or submit changes, locked; :class:`AlreadySubmitted` if final.
 
-    ``locked``: ``response`` is what :func:`lock_response` returned in this transaction.
+    ``locked``: ``response`` is what :func:`lock_response` returned in this transaction
+    (with its answers if ``with_answers``: a submit checks them).
     """
     if not locked or session.get_bind().dialect.name != "postgresql":
-        response = _locked_response(session, invitation, language)
+        response = _locked_response(session, invitation, language, with_answers=with_answers)
     elif response is None:  # none when it was locked: create it (or lock a concurrent one)
-        response = _locked_response(session, invitation, language, maybe_exists=False)
-    if response.status == ResponseStatus.SUBMITTED:
+        response = _locked_response(
+            session, invitation, language, maybe_exists=False, with_answers=with_answers
+        )
+    elif with_answers and response.values is None:
+        response = _read_state(session, invitation.id, with_answers=True)
+    if response.submitted:
         raise AlreadySubmitted(response)
     return response
 
 
 def _write_answers(
-    session: Session, response: Response, values: Mapping[str, Any], definition: Mapping[str, Any]
+    session: Session,
+    response: ResponseState,
+    values: Mapping[str, Any],
+    definition: Mapping[str, Any],
 ) -> None:
     """Replace the stored answers of the items in ``values`` (a None value: no answer) of
     ``response``, whose form is ``definition``."""
@@ -360,21 +431,21 @@ def _write_answers(
         if value is not None
     ]
     insert_answer_rows(session, rows, replace=True)
-    session.expire(response, ["answers"])
 
 
 def _update_response(
-    session: Session, response: Response, *, language: str, submitted: bool
+    session: Session, response: ResponseState, *, language: str, submitted: bool
 ) -> None:
     """Record on ``response`` that its answers changed now (in ``language``), and that it is
-    final if ``submitted``: one UPDATE statement, the object's attributes set to match."""
+    final if ``submitted``: one UPDATE statement, ``response`` set to match."""
     now = utcnow()
     changes: dict[str, Any] = {"language": language, "updated_at": now}
     if submitted:
         changes |= {"status": ResponseStatus.SUBMITTED, "submitted_at": now}
     session.execute(_UPDATE_RESPONSE[submitted], {"response_id": response.id, **changes})
-    for name, value in changes.items():
-        set_committed_value(response, name, value)
+    response.updated_at = now
+    if submitted:
+        response.status, response.submitted_at = ResponseStatus.SUBMITTED, now
 
 
 def insert_answer_rows(
@@ -438,7 +509,7 @@ def submit(
     values: Mapping[str, Any],
     *,
     language: str,
-    response: Response | None = None,
+    response: ResponseState | None = None,
     locked: bool = False,
 ) -> SubmitResult:
     """Save ``values`` and submit the response if every required item is answered.
@@ -447,13 +518,16 @@ def submit(
     them. Submitting is final. Raises :class:`AlreadySubmitted` when it was submitted before.
     ``locked``: :func:`lock_response` was called in this transaction and returned ``response``.
     """
-    response = _response_to_change(session, invitation, language, response, locked)
+    response = _response_to_change(
+        session, invitation, language, response, locked, with_answers=True
+    )
     # what will be stored once ``values`` are: the stored answers, those of ``values`` replaced
     after = {key: value for key, value in stored_values(response).items() if key not in values}
     after.update((key, value) for key, value in values.items() if value is not None)
     definition = response_definition(session, invitation, response.instrument_version_id)
     missing = missing_required(definition, after)
     _write_answers(session, response, values, definition)
+    response.values = after
     # one UPDATE of the response: when its answers changed, and final if they are complete
     _update_response(session, response, language=language, submitted=not missing)
     if missing:
@@ -462,7 +536,8 @@ def submit(
     record_event(
         session,
         "responses.submit",
-        obj=response,
+        object_type=Response.__name__,
+        object_id=response.id,
         institution_id=invitation.campaign.institution_id,
         details={"campaign": invitation.campaign_id, "invitation": invitation.id},
         actor="employer link",
@@ -471,8 +546,13 @@ def submit(
 
 
 def _locked_response(
-    session: Session, invitation: AnyInvitation, language: str, *, maybe_exists: bool = True
-) -> Response:
+    session: Session,
+    invitation: AnyInvitation,
+    language: str,
+    *,
+    maybe_exists: bool = True,
+    with_answers: bool = False,
+) -> ResponseState:
     """The invitation's response, created if needed, locked for this transaction.
 
     On PostgreSQL an existing response (every save but the first) is locked by one
@@ -481,34 +561,39 @@ def _locked_response(
     lock comes with the first write of the transaction, so there the insert always comes
     first and a read after it (when the response existed) sees the latest committed state.
     ``maybe_exists=False``: the caller found none in this transaction; try the insert first.
+    ``with_answers``: read its stored answers too (a new response has none).
     """
     dialect = session.get_bind().dialect.name
-    params = {"invitation_id": invitation.id}
     if dialect == "postgresql" and maybe_exists:
-        response = session.scalars(_LOCKED_RESPONSE, params).first()
+        response = _read_state(session, invitation.id, with_answers=with_answers)
         if response is not None:
             return response
+    now = utcnow()
     values = {
         "invitation_id": invitation.id,
         "instrument_version_id": invitation.campaign.instrument_version_id,
         "status": ResponseStatus.DRAFT,
         "public_id": new_pseudonym("R"),
         "language": language,
-        "started_at": utcnow(),
-        "updated_at": utcnow(),
+        "started_at": now,
+        "updated_at": now,
     }
     module = postgresql if dialect == "postgresql" else sqlite
-    created = session.scalars(
-        module.insert(Response)
+    created = session.execute(
+        module.insert(_responses)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["invitation_id"])
-        .returning(Response)
+        .returning(_responses.c.id)
     ).first()
     if created is not None:
-        return created
-    response = session.scalars(_LOCKED_RESPONSE, params).one()
-    session.expire(response, ["answers"])  # read before the write lock (SQLite): read again
-    return response
+        return ResponseState(
+            created.id,
+            ResponseStatus.DRAFT,
+            values["instrument_version_id"],
+            now,
+            values={} if with_answers else None,
+        )
+    return _read_state(session, invitation.id, with_answers=with_answers)
 
 
 def _answer_row(response_id: int, item: Mapping[str, Any], value: Any) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def survey(token: str):
     # a post changes the answers: read (and on PostgreSQL lock) the response once, here
     action = request.form.get("action", "save")
     response = services.lock_response(db.session, invitation, with_answers=action == "submit")
-    if response is not None and response.status == ResponseStatus.SUBMITTED:
+    if response is not None and response.submitted:
         return _submitted_response(invitation, token, response)
     index = _posted_section(sections)
     if action not in ACTIONS:
@@ -361,9 +361,13 @@ def _summary(
     ]
 
 
-def _submitted_response(invitation: OpenLink, token: str, response: Response):
-    """:func:`_submitted` for ``response`` (a post found it submitted)."""
-    values = services.stored_values(response)
+def _submitted_response(invitation: OpenLink, token: str, response: services.ResponseState):
+    """:func:`_submitted` for ``response`` (a post found it submitted); its answers are read
+    now if the post did not read them (any action but a submit)."""
+    if response.values is None:
+        values = services.find_draft(db.session, invitation).values
+    else:
+        values = response.values
     return _submitted(
         invitation, token, values, response.submitted_at, response.instrument_version_id
     )
