@@ -117,30 +117,34 @@ _ANSWER_COLUMNS = (
     _answers.c.not_applicable,
 )
 #: The invitation's response, locked until the transaction ends on PostgreSQL (SQLite
-#: renders no ``FOR UPDATE``); without its answers (False) or with them (True: one row per
-#: answer, one row with no answer columns for a response without answers).
-_LOCKED_STATE = {
-    False: select(*_STATE_COLUMNS)
+#: renders no ``FOR UPDATE``).
+_LOCKED_STATE = (
+    select(*_STATE_COLUMNS)
     .where(_responses.c.invitation_id == bindparam("invitation_id"))
-    .with_for_update(of=_responses),
-    True: select(*_STATE_COLUMNS, *_ANSWER_COLUMNS)
-    .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
-    .where(_responses.c.invitation_id == bindparam("invitation_id"))
+    .with_for_update(of=_responses)
+)
+#: A response's answers, in the order of the ORM's ``answers``. Read by a statement of its
+#: own once the lock is held: a statement that waited on the lock sees the locked row as
+#: it is now but the other rows as they were when it began (PostgreSQL's READ COMMITTED),
+#: so answers a concurrent save committed meanwhile would be missing from a joined read.
+_ANSWERS_OF = (
+    select(*_ANSWER_COLUMNS)
+    .where(_answers.c.response_id == bindparam("response_id"))
     .order_by(_answers.c.id)
-    .with_for_update(of=_responses),
-}
+)
 
 
 def _read_state(
     session: Session, invitation_id: int, *, with_answers: bool
 ) -> ResponseState | None:
     """The invitation's response as a :class:`ResponseState` (locked on PostgreSQL)."""
-    rows = session.execute(_LOCKED_STATE[with_answers], {"invitation_id": invitation_id}).all()
-    if not rows:
+    first = session.execute(_LOCKED_STATE, {"invitation_id": invitation_id}).first()
+    if first is None:
         return None
-    first = rows[0]
     values = (
-        answer_values(row for row in rows if row.item_key is not None) if with_answers else None
+        answer_values(session.execute(_ANSWERS_OF, {"response_id": first.id}))
+        if with_answers
+        else None
     )
     return ResponseState(
         first.id,

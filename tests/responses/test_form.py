@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import func, select
 
 from surveys.audit.models import AuditEvent
@@ -390,3 +392,51 @@ def test_dates_that_cannot_be_are_refused_beside_the_field(
     fine = post_section(client, link, 1, {"period_start": "2025-03-01", "period_end": "2025-09-30"})
     assert fine.status_code == 303
     assert answers_of(db, link)["period_end"].date == dt.date(2025, 9, 30)
+
+
+def test_a_submit_that_waits_on_a_save_checks_the_answers_that_save_wrote(app, db, link):
+    """A submit reads the response's answers after it holds the row lock: answers that a
+    concurrent save committed while the submit waited count (no false "unanswered")."""
+    import threading
+    import time
+
+    from sqlalchemy import insert, text
+    from sqlalchemy.orm import Session
+
+    from surveys.responses.services import lock_response
+
+    engine = db.get_bind()
+    if engine.dialect.name != "postgresql":
+        pytest.skip("row locks are PostgreSQL's (SQLite's writers queue on the database lock)")
+    client = app.test_client()
+    assert post_section(client, link, 1, ALL_ANSWERS[1], "next").status_code == 303
+    invitation = SimpleNamespace(id=link.invitation_id)
+    saver = Session(engine)
+    held = lock_response(saver, invitation)  # the save holds the row lock …
+    saver.execute(
+        insert(Answer.__table__).values(response_id=held.id, item_key="overall", number=4)
+    )
+    seen = {}
+
+    def submit() -> None:
+        with Session(engine) as submitter:
+            seen["state"] = lock_response(submitter, invitation, with_answers=True)
+            submitter.rollback()
+
+    waiting = threading.Thread(target=submit)
+    waiting.start()
+    deadline = time.monotonic() + 20
+    with engine.connect() as watcher:  # … until the submit waits on it
+        while not watcher.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        ):
+            assert time.monotonic() < deadline, "the submit never waited on the lock"
+            time.sleep(0.05)
+    saver.commit()
+    saver.close()
+    waiting.join(20)
+    assert seen["state"].values["overall"] == 4
+    assert set(ALL_ANSWERS[1]) <= set(seen["state"].values)
