@@ -304,13 +304,7 @@ _DRAFT = (
         _responses.c.status,
         _responses.c.submitted_at,
         _responses.c.instrument_version_id,
-        _answers.c.item_key,
-        _answers.c.number,
-        _answers.c.choice,
-        _answers.c.choices,
-        _answers.c.text,
-        _answers.c.date,
-        _answers.c.not_applicable,
+        *_ANSWER_COLUMNS,
     )
     .select_from(_responses.outerjoin(_answers, _answers.c.response_id == _responses.c.id))
     .where(_responses.c.invitation_id == bindparam("invitation_id"))
