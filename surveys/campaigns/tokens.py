@@ -47,32 +47,23 @@ def assign_token(invitation: Invitation, secret_key: str) -> str:
     return token
 
 
-#: The query :func:`find_invitation` runs (``token_hash`` is its parameter). Callers that need
-#: related rows add loader options to it once, at import time: a statement built once is
-#: also compiled and cache-keyed once, not on every request.
-LOOKUP: Select[tuple[Invitation]] = select(Invitation).where(
+#: The query :func:`find_invitation` runs (``token_hash`` is its parameter): the invitation,
+#: and its nonce as a column for :func:`find_invitation_row`'s check.
+LOOKUP = select(Invitation, Invitation.nonce).where(
     Invitation.token_hash == bindparam("token_hash")
 )
 
 
-def find_invitation(
-    session: Session, token: str, secret_key: str, query: Select[tuple[Invitation]] = LOOKUP
-) -> Invitation | None:
-    """The invitation whose link carries ``token``, or None (never says why).
-
-    ``query`` is :data:`LOOKUP`, possibly with loader options that load related rows with it.
-    """
-    if not _well_formed(token):
-        return None
-    invitation = session.scalars(query, {"token_hash": token_hash(token)}).first()
-    if invitation is None or not _carries(token, invitation.nonce, secret_key):
-        return None
-    return invitation
+def find_invitation(session: Session, token: str, secret_key: str) -> Invitation | None:
+    """The invitation whose link carries ``token``, or None (never says why)."""
+    row = find_invitation_row(session, token, secret_key, LOOKUP)
+    return None if row is None else row.Invitation
 
 
 def find_invitation_row(session: Session, token: str, secret_key: str, query: Select) -> Row | None:
-    """:func:`find_invitation` for a select of columns (no ORM objects, for the hot path of
-    the employer's form): ``query`` has a ``token_hash`` parameter and a ``nonce`` column."""
+    """The row of ``query`` whose link carries ``token``, or None (never says why): ``query``
+    has a ``token_hash`` parameter and a ``nonce`` column (a select of columns needs no ORM
+    objects, for the hot path of the employer's form)."""
     if not _well_formed(token):
         return None
     row = session.execute(query, {"token_hash": token_hash(token)}).first()

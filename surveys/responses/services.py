@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session
 
 from surveys.audit.services import record_event
 from surveys.campaigns.models import Campaign, CampaignStatus, Invitation
@@ -75,9 +75,8 @@ class SubmitResult:
         return not self.missing
 
 
-#: The invitation's response; with its answers (joined: one query, not two).
+#: The invitation's response.
 _RESPONSE = select(Response).where(Response.invitation_id == bindparam("invitation_id"))
-_RESPONSE_WITH_ANSWERS = _RESPONSE.options(joinedload(Response.answers))
 _answers = Answer.__table__
 _responses = Response.__table__
 
@@ -261,16 +260,8 @@ def remember_language(session: Session, invitation: OpenLink, language: str) -> 
         invitation.language = language
 
 
-def find_response(
-    session: Session, invitation: AnyInvitation, *, with_answers: bool = False
-) -> Response | None:
-    """The invitation's response (draft or submitted), if the employer has started one.
-
-    ``with_answers`` loads its answers along with it (in the same query).
-    """
-    if with_answers:
-        found = session.scalars(_RESPONSE_WITH_ANSWERS, {"invitation_id": invitation.id})
-        return found.unique().one_or_none()
+def find_response(session: Session, invitation: AnyInvitation) -> Response | None:
+    """The invitation's response (draft or submitted), if the employer has started one."""
     return session.scalars(_RESPONSE, {"invitation_id": invitation.id}).first()
 
 
@@ -281,8 +272,9 @@ def lock_response(
     locked (``SELECT … FOR UPDATE``) until the transaction ends, so passing it on to
     :func:`save_answers` or :func:`submit` (with ``locked=True``) spares them reading it
     again. On SQLite (no row locks) it is a plain read, and they read it again under the
-    write lock. ``with_answers`` reads its answers along with it (a submit checks them).
-    A Core row of the few columns a change needs: no ORM objects on the form's posts."""
+    write lock. ``with_answers`` reads its answers too, once the lock is held (a submit
+    checks them). A Core row of the few columns a change needs: no ORM objects on the
+    form's posts."""
     return _read_state(session, invitation.id, with_answers=with_answers)
 
 
