@@ -77,6 +77,37 @@ class _Browser(kaleido.Kaleido):
     async def _return_kaleido_tab(self, tab: Any) -> None:
         await self.tabs_ready.put(tab)
 
+    async def _get_kaleido_tab(self) -> Any:
+        """A tab whose page has kaleido's script, opened again first if it has not.
+
+        kaleido opens a tab by navigating it and taking the next "execution context
+        created" and "page loaded" events as its page's; on a busy machine these can be the
+        blank page's that the tab opened with, and the first figure then fails with
+        "ReferenceError: kaleido_scopes is not defined". Navigating again (the tab's
+        runtime events are on by then, so the next context is the new page's) mends it.
+        """
+        tab = await super()._get_kaleido_tab()
+        for _attempt in range(3):
+            if await _has_kaleido_script(tab):
+                break
+            logger.info("a chart tab's page has no kaleido script: opening it again")
+            await tab.navigate(self._index)
+        return tab
+
+
+async def _has_kaleido_script(tab: Any) -> bool:
+    """Whether ``kaleido_scopes`` exists in the execution context kaleido calls on ``tab``."""
+    answer = await tab.tab.send_command(
+        "Runtime.evaluate",
+        params={
+            "expression": "typeof kaleido_scopes",
+            "contextId": tab._current_js_id,
+            "returnByValue": True,
+        },
+    )
+    value = (answer.get("result") or {}).get("result") or {}
+    return value.get("value") == "object"
+
 
 class _Server:
     """The process's browser, driven by an event loop in a thread of its own."""

@@ -256,3 +256,39 @@ def test_a_hung_browser_is_killed_and_the_next_export_starts_another(monkeypatch
     svg = export.chart_svg(chart)  # a new browser draws
     assert "Safety culture" in svg
     assert export._running() is not hung
+
+
+@pytest.mark.browser
+def test_a_tab_whose_page_lost_kaleidos_script_is_reloaded_before_it_draws():
+    """On a busy machine kaleido can take a new tab's blank page for its own; drawing on it
+    failed with "kaleido_scopes is not defined". Here every tab is sent to a blank page."""
+    import asyncio
+
+    from surveys.charts import export
+
+    charts = [  # one figure per tab
+        Chart(
+            f"blank{n}",
+            "A bar",
+            "one bar",
+            {"data": [{"type": "bar", "x": ["Teamwork"], "y": [3 + n / 10]}], "layout": {}},
+            DataTable("t", (), ()),
+        )
+        for n in range(export.TABS)
+    ]
+    server = export._running()
+    browser = server.browser.result(timeout=export.OPEN_TIMEOUT)
+
+    async def blank_every_tab() -> int:
+        tabs = [await browser.tabs_ready.get() for _ in range(export.TABS)]
+        for tab in tabs:
+            await tab.tab.send_command("Page.navigate", params={"url": "about:blank"})
+            await asyncio.sleep(0.2)
+            assert not await export._has_kaleido_script(tab)
+            await browser.tabs_ready.put(tab)
+        return len(tabs)
+
+    blanked = asyncio.run_coroutine_threadsafe(blank_every_tab(), server.loop).result(60)
+    assert blanked == export.TABS
+    svgs = export.charts_svg(charts)
+    assert len(svgs) == export.TABS and all("Teamwork" in svg for svg in svgs)
