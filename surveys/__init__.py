@@ -48,7 +48,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ``config`` overrides the settings read from the ``HAMKOR_*`` environment variables
     (tests pass ``SQLALCHEMY_DATABASE_URI``, ``SECRET_KEY``, ``TESTING``).
     """
-    app = Flask(__name__, template_folder=_template_folder(), instance_relative_config=True)
+    from surveys.web import HamkorFlask
+
+    app = HamkorFlask(__name__, template_folder=_template_folder(), instance_relative_config=True)
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     app.config.from_mapping(load_config(app.instance_path, config))
 
@@ -122,6 +124,19 @@ def _register_transaction_boundary(app: Flask) -> None:
 def _register_security_headers(app: Flask) -> None:
     """Headers that keep personal links out of referrers, pages out of frames and caches."""
 
+    security = [
+        (
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("X-Frame-Options", "DENY"),
+    ]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        security.append(("Strict-Transport-Security", "max-age=31536000"))
+
     @app.after_request
     def security_headers(response):
         headers = response.headers
@@ -129,16 +144,10 @@ def _register_security_headers(app: Flask) -> None:
             # every page a logged-in user sees may hold personal data (registry lists, the
             # audit trail, users): no browser history, back button or proxy may keep a copy
             headers["Cache-Control"] = "no-store"
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-            "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-        )
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "no-referrer")
-        headers.setdefault("X-Frame-Options", "DENY")
-        if app.config.get("SESSION_COOKIE_SECURE"):
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # one pass over the headers set so far, then the missing ones added (setdefault
+        # scans the list again for each)
+        present = {name.lower() for name, _ in headers}
+        headers.extend((name, value) for name, value in security if name.lower() not in present)
         return response
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g, has_request_context, request, session
 from jinja2 import pass_context
+from markupsafe import Markup
 
 #: Names shown in the language switcher, each in its own language.
 LANGUAGE_NAMES = {"uz": "Oʻzbekcha", "ru": "Русский", "en": "English"}
@@ -41,24 +42,44 @@ def _translations(context):
     return found if found is not None else get_translations()
 
 
-@pass_context
-def _gettext(context, string):
-    return _translations(context).ugettext(string)
+def _formatted(context, translated: str, variables: dict) -> str:
+    """A translation as Jinja's "newstyle" gettext gives it: marked safe when the page
+    autoescapes (messages come from the project's own catalogues), then %-formatted with
+    ``variables``, which the ``%`` of :class:`Markup` escapes."""
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)  # noqa: S704  (the catalogue's text, as Jinja does)
+    return translated % variables
 
 
 @pass_context
-def _ngettext(context, singular, plural, n):
-    return _translations(context).ungettext(singular, plural, n)
+def _gettext(context, string, **variables):
+    """``_()`` and ``gettext()`` of the templates, in one call instead of the three wrappers
+    of Jinja's i18n extension."""
+    translated = _translations(context).ugettext(string)
+    return _formatted(context, translated, variables)
 
 
 @pass_context
-def _pgettext(context, message_context, string):
-    return _translations(context).upgettext(message_context, string)
+def _ngettext(context, singular, plural, n, **variables):
+    """``ngettext()`` as :func:`_gettext` does ``gettext()`` (``num`` is ``n``)."""
+    variables.setdefault("num", n)
+    translated = _translations(context).ungettext(singular, plural, n)
+    return _formatted(context, translated, variables)
 
 
 @pass_context
-def _npgettext(context, message_context, singular, plural, n):
-    return _translations(context).unpgettext(message_context, singular, plural, n)
+def _pgettext(context, message_context, string, **variables):
+    variables.setdefault("context", message_context)
+    translated = _translations(context).upgettext(message_context, string)
+    return _formatted(context, translated, variables)
+
+
+@pass_context
+def _npgettext(context, message_context, singular, plural, n, **variables):
+    variables.setdefault("context", message_context)
+    variables.setdefault("num", n)
+    translated = _translations(context).unpgettext(message_context, singular, plural, n)
+    return _formatted(context, translated, variables)
 
 
 def setup_i18n(app: Flask) -> None:
@@ -69,16 +90,19 @@ def setup_i18n(app: Flask) -> None:
     lookups through ``g`` each, about half of what a ``_()`` costs); a form page calls it
     some 30 times. The translations are the same for the whole page, so the context
     processor looks them up once and the template callables below read them from the page's
-    context (Jinja's i18n extension still escapes and formats as before).
+    context, escaping and formatting as Jinja's i18n extension does.
     """
     from flask_babel import get_locale, get_translations
 
-    app.jinja_env.install_gettext_callables(
+    # Jinja's "newstyle" gettext (``{% trans %}`` passes its variables as keywords), with
+    # the callables above in place of the i18n extension's wrappers around Flask-Babel's
+    app.jinja_env.newstyle_gettext = True  # type: ignore[attr-defined]
+    app.jinja_env.globals.update(
+        _=_gettext,
         gettext=_gettext,
         ngettext=_ngettext,
         pgettext=_pgettext,
         npgettext=_npgettext,
-        newstyle=True,
     )
 
     @app.context_processor

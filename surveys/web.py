@@ -10,9 +10,12 @@ values into "absent" (or a 404 for an object id) before they reach a query.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from inspect import iscoroutinefunction
+from typing import Any
 
-from flask import Request, abort, flash, has_request_context, request
+from flask import Flask, Request, abort, flash, has_request_context, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import CombinedMultiDict, FileStorage, ImmutableMultiDict
 from werkzeug.routing import IntegerConverter, Rule, UnicodeConverter
@@ -158,6 +161,53 @@ def _clean_value(value):
     if isinstance(value, FileStorage) and value.filename:
         value.filename = without_controls(value.filename)
     return value
+
+
+class HamkorSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, its serializer built once per set of keys.
+
+    Flask builds a new ``URLSafeTimedSerializer`` (and its signers) to read the cookie and
+    again to write it, on every request; the keys (``SECRET_KEY`` and
+    ``SECRET_KEY_FALLBACKS``) are what it is built from, so it is kept while they stay.
+    """
+
+    def __init__(self) -> None:
+        self._serializers: dict[tuple[Any, ...], Any] = {}
+
+    def get_signing_serializer(self, app: Flask):  # type: ignore[no-untyped-def]
+        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = super().get_signing_serializer(app)
+            self._serializers = {keys: serializer}  # a key rotation replaces the old one
+        return serializer
+
+
+class HamkorFlask(Flask):
+    """The app: Flask with the work that is the same for every request done once.
+
+    Flask asks of every hook, context processor and view, on every request, whether it is
+    an ``async def`` (``inspect.iscoroutinefunction``: some 18 times for an employer's
+    page); the answer is remembered per function here. The session cookie's serializer
+    is kept too (:class:`HamkorSessionInterface`).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.session_interface = HamkorSessionInterface()
+        self._synchronous: dict[Callable[..., Any], bool] = {}
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        try:
+            synchronous = self._synchronous[func]
+        except KeyError:
+            synchronous = not iscoroutinefunction(func)
+            if len(self._synchronous) >= 4096:  # functions made per request, if any
+                self._synchronous.clear()
+            self._synchronous[func] = synchronous
+        except TypeError:  # not hashable: asked every time, as Flask does
+            synchronous = not iscoroutinefunction(func)
+        return func if synchronous else self.async_to_sync(func)
 
 
 class HamkorRequest(Request):
