@@ -353,7 +353,10 @@ def _summary(
         {
             "title": text(section["title"], language),
             "answers": [
-                (text(item["text"], language), _display(item, values.get(item["key"]), definition))
+                (
+                    text(item["text"], language),
+                    _display(item, values.get(item["key"]), definition, language),
+                )
                 for item in section["items"]
             ],
         }
@@ -407,9 +410,8 @@ def _submitted(
     )
 
 
-def _display(item: dict[str, Any], value: Any, definition: dict[str, Any]) -> str:
-    """An answer as the employer would read it back."""
-    language = str(get_locale())
+def _display(item: dict[str, Any], value: Any, definition: dict[str, Any], language: str) -> str:
+    """An answer as the employer would read it back, in ``language``."""
     if value is None:
         return "—"
     if value == NOT_APPLICABLE:
