@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import g, has_app_context, has_request_context, request
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from surveys.audit.models import AuditEvent
+from surveys.orm import utcnow
 from surveys.search import apply_search
 
 #: Keys whose values never enter the trail, whoever passes them (compared case-insensitively,
@@ -65,13 +66,15 @@ def record_event(
     institution_id: int | None = None,
     details: dict[str, Any] | None = None,
     actor: str | None = None,
-) -> AuditEvent:
-    """Add an audit event for ``action`` to ``session`` (flushed with the caller's work).
+) -> None:
+    """Write an audit event for ``action`` in ``session``'s transaction (one ``INSERT``, now:
+    it commits or rolls back with the caller's work).
 
     The actor is the logged-in user (or the user who started the job that runs now) when
     there is one, otherwise ``actor`` (``cli`` by default). ``obj`` fills ``object_type``/
     ``object_id`` from a model instance. Secret values in ``details`` (passwords, tokens …)
-    are redacted before they are stored.
+    are redacted before they are stored. A Core statement rather than an ORM object: the
+    unit of work's flush of one new object was 2 % of an employer's submit.
     """
     # a request's user, or the user who started the background job that runs now
     user = g.get("user") if has_app_context() else None
@@ -80,18 +83,24 @@ def record_event(
         object_id = object_id if object_id is not None else getattr(obj, "id", None)
         if institution_id is None:
             institution_id = getattr(obj, "institution_id", None)
-    event = AuditEvent(
-        user_id=user.id if user is not None else None,
-        actor=actor or (user.email if user is not None else "cli"),
-        action=action,
-        object_type=object_type,
-        object_id=None if object_id is None else str(object_id),
-        institution_id=institution_id,
-        details=redact(details) if details is not None else None,
-        ip=request.remote_addr if has_request_context() else None,
+    session.execute(
+        _INSERT_EVENT,
+        {
+            "at": utcnow(),
+            "user_id": user.id if user is not None else None,
+            "actor": actor or (user.email if user is not None else "cli"),
+            "action": action,
+            "object_type": object_type,
+            "object_id": None if object_id is None else str(object_id),
+            "institution_id": institution_id,
+            "details": redact(details) if details is not None else None,
+            "ip": request.remote_addr if has_request_context() else None,
+        },
     )
-    session.add(event)
-    return event
+
+
+#: :func:`record_event`'s statement (built once).
+_INSERT_EVENT = insert(AuditEvent.__table__)
 
 
 @dataclasses.dataclass(frozen=True)
