@@ -87,7 +87,7 @@ def no_store(response):
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
-@limiter.limit(_token_limit, deduct_when=_failed_lookup)
+@limiter.view_limit(_token_limit, deduct_when=_failed_lookup)
 def survey(token: str):
     """Show a section of the form, or take its answers (save, move, submit)."""
     invitation = _open(token)
@@ -143,7 +143,7 @@ def survey(token: str):
 
 
 @bp.post("/s/<token>/autosave")
-@limiter.limit(_token_limit, deduct_when=_failed_lookup)
+@limiter.view_limit(_token_limit, deduct_when=_failed_lookup)
 def autosave(token: str):
     """Save the posted section as a draft (JSON answer for ``survey.js``)."""
     invitation = _open(token)
@@ -165,7 +165,7 @@ def autosave(token: str):
 
 
 @bp.route("/s/<token>/decline", methods=["GET", "POST"])
-@limiter.limit(_token_limit, deduct_when=_failed_lookup)
+@limiter.view_limit(_token_limit, deduct_when=_failed_lookup)
 def decline(token: str):
     """The employer declines to answer (the link in every e-mail): asked once to confirm,
     then no more reminders, and the link says it was declined."""
