@@ -39,6 +39,20 @@ class Chart:
     #: shown in place of the figure when there is nothing to draw
     empty: bool = False
 
+    @property
+    def draws_a_point(self) -> bool:
+        """Whether any trace has a point with both coordinates (a trace without ``x`` or
+        ``y``, such as a pie, counts as drawing). A chart whose every group is suppressed
+        has none: its reading says so, and its axes alone would say nothing (plotly.js
+        even lays their labels out at NaN)."""
+        for trace in self.figure.get("data", ()):
+            xs, ys = trace.get("x"), trace.get("y")
+            if xs is None or ys is None:
+                return True
+            if any(x is not None and y is not None for x, y in zip(xs, ys, strict=False)):
+                return True
+        return False
+
     def figure_json(self) -> str:
         """The figure and its plotly.js options as compact JSON, safe inside HTML.
 

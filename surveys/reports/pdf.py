@@ -136,7 +136,7 @@ class _ChartImages:
 
     def draw(self, charts: Iterable[Chart]) -> None:
         """Send the charts that have something to draw to Chromium, without waiting."""
-        drawable: Sequence[Chart] = [c for c in charts if not c.empty and _draws_a_point(c)]
+        drawable: Sequence[Chart] = [c for c in charts if not c.empty and c.draws_a_point]
         if not drawable:
             return
         future = self._pool.submit(charts_svg, drawable)
@@ -210,18 +210,6 @@ def _programme_section(
 def _charts(section: ProgrammeSection) -> Iterable[Chart]:
     for part in section.parts:
         yield from part.charts
-
-
-def _draws_a_point(chart: Chart) -> bool:
-    """Whether any trace has a point with both coordinates: a chart whose every group is
-    suppressed has none (its reading says so, and its axes alone would say nothing)."""
-    for trace in chart.figure.get("data", ()):
-        xs, ys = trace.get("x"), trace.get("y")
-        if xs is None or ys is None:
-            return True
-        if any(x is not None and y is not None for x, y in zip(xs, ys, strict=False)):
-            return True
-    return False
 
 
 def _overview(

@@ -279,3 +279,19 @@ def test_methodology_markdown_is_sanitised(monkeypatch):
     assert "<script" not in html and 'href="javascript:' not in html
     assert not re.search(r"<[^>]*onclick", html)  # shown as text at most, never an attribute
     assert "<h1>T</h1>" in html
+
+
+def test_a_chart_whose_every_group_is_suppressed_shows_its_reading_and_table_not_empty_axes(
+    world, client_of
+):
+    client = client_of(world.member)
+    elec = world.programmes["ELEC"].id  # 3 responses in 2025: every domain is "< 5"
+    small = client.get(f"/dashboard/programmes/{elec}?year=2025").get_data(as_text=True)
+    assert "Every domain rests on fewer than 5 responses, so no score is shown." in small
+    assert 'id="chart-domain-scores-table"' in small  # the table says "< 5" per domain
+    assert "domain-scores" not in charts_in(small)  # no axes without a point to draw
+    assert "< 5" in text_of(small.split('id="chart-domain-scores-table"', 1)[1])
+    mech = world.programmes["MECH"].id
+    large = client.get(f"/dashboard/programmes/{mech}?year=2025").get_data(as_text=True)
+    assert "domain-scores" in charts_in(large)
+    assert 'id="chart-domain-scores-table"' in large
