@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from surveys import create_app
 from surveys.audit.models import AuditEvent
 from tests.conftest import csrf_token_from
 
@@ -21,3 +22,14 @@ def events(db, action: str | None = None) -> list[AuditEvent]:
     if action is not None:
         stmt = stmt.where(AuditEvent.action == action)
     return list(db.scalars(stmt))
+
+
+def apps_sharing_redis(monkeypatch, redis_url: str, database_url: str, config: dict, count=2):
+    """``count`` apps standing for gunicorn workers (or hosts) with one ``HAMKOR_REDIS_URL``:
+    their rate limits count together there."""
+    monkeypatch.setenv("HAMKOR_REDIS_URL", redis_url)
+    monkeypatch.delenv("HAMKOR_RATELIMIT_STORAGE_URI", raising=False)
+    return [
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **config})
+        for _ in range(count)
+    ]

@@ -14,7 +14,7 @@ import pytest
 
 from surveys import create_app
 from surveys.cli import per_worker_limits_warning
-from tests.auth.helpers import events
+from tests.auth.helpers import apps_sharing_redis, events
 from tests.conftest import TEST_PASSWORD, csrf_token_from
 
 
@@ -137,20 +137,16 @@ def test_workers_share_limits_through_redis(monkeypatch, database_url, redis_url
     # of it share a Redis, often at the same moment on two xdist workers)
     tag = uuid.uuid4().hex[:8]
     addr = "10.{}.{}.{}".format(*uuid.uuid4().bytes[:3])
-    monkeypatch.setenv("HAMKOR_REDIS_URL", redis_url)
-    monkeypatch.delenv("HAMKOR_RATELIMIT_STORAGE_URI", raising=False)
-    workers = [
-        create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "shared-limits-0123456789abcdef",
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "BABEL_DEFAULT_LOCALE": "en",
-                "RATELIMIT_KEY_PREFIX": prefix,
-            }
-        )
-        for _ in range(2)
-    ]
+    workers = apps_sharing_redis(
+        monkeypatch,
+        redis_url,
+        database_url,
+        {
+            "SECRET_KEY": "shared-limits-0123456789abcdef",
+            "BABEL_DEFAULT_LOCALE": "en",
+            "RATELIMIT_KEY_PREFIX": prefix,
+        },
+    )
     assert workers[0].config["RATELIMIT_STORAGE_URI"] == redis_url
     make_user("staff", email="shared@uni.example")
     db.commit()

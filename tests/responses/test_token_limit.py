@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 
 from surveys import create_app
+from tests.auth.helpers import apps_sharing_redis
 from tests.conftest import csrf_token_from
 
 WRONG = "/s/" + "Q" * 43
@@ -77,19 +78,15 @@ def test_guesses_through_any_worker_count_together_in_redis(
 ):
     """Two apps stand for two gunicorn workers sharing ``HAMKOR_REDIS_URL``."""
     addr = "10.{}.{}.{}".format(*uuid.uuid4().bytes[:3])  # keys of this test's own
-    monkeypatch.setenv("HAMKOR_REDIS_URL", redis_url)
-    monkeypatch.delenv("HAMKOR_RATELIMIT_STORAGE_URI", raising=False)
-    workers = [
-        create_app(
-            {
-                "TESTING": True,
-                "SECRET_KEY": "test-secret-key-0123456789abcdef",
-                "SQLALCHEMY_DATABASE_URI": database_url,
-                "HAMKOR_TOKEN_RATE_LIMIT": "4 per minute",
-            }
-        )
-        for _ in range(2)
-    ]
+    workers = apps_sharing_redis(
+        monkeypatch,
+        redis_url,
+        database_url,
+        {
+            "SECRET_KEY": "test-secret-key-0123456789abcdef",
+            "HAMKOR_TOKEN_RATE_LIMIT": "4 per minute",
+        },
+    )
     try:
         clients = [w.test_client() for w in workers]
         env = {"REMOTE_ADDR": addr}
