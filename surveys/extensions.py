@@ -7,7 +7,7 @@ import sqlite3
 import time
 from collections.abc import Callable
 
-from flask import Response
+from flask import Response, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_qualified_name, get_remote_address
@@ -46,12 +46,17 @@ class _ViewLimiter(Limiter):
         super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
 
     def view_limit(
-        self, limit_value: Callable[[], str], *, deduct_when: Callable[[Response], bool]
+        self,
+        limit_value: Callable[[], str],
+        *,
+        scope: str,
+        deduct_when: Callable[[Response], bool],
     ) -> Callable:
-        """``@limiter.limit(limit_value, deduct_when=deduct_when)`` with a lean check.
+        """``@limiter.shared_limit(limit_value, scope, deduct_when=deduct_when)`` with a
+        lean check: one counter for every view declared with the same ``scope``.
 
         The same limit, counted under the same storage key (prefix, client address,
-        endpoint) in the same storage, checked before the view, and deducted after it by
+        ``scope``) in the same storage, checked before the view, and deducted after it by
         Flask-Limiter when ``deduct_when(response)`` says so. A request within the limit is
         checked with one ``test`` of the limits strategy, on the limit parsed once per
         value of ``limit_value()``, instead of Flask-Limiter's per-request resolution of
@@ -66,7 +71,7 @@ class _ViewLimiter(Limiter):
         a storage gone and counted in memory meanwhile, request filters, request-wide
         limits, an empty key or endpoint.
         """
-        route_limit = self.limit(limit_value, deduct_when=deduct_when)
+        route_limit = self.shared_limit(limit_value, scope, deduct_when=deduct_when)
         parsed: dict[str, tuple] = {}
 
         def decorate(view: Callable) -> Callable:
@@ -101,9 +106,11 @@ class _ViewLimiter(Limiter):
         ):
             self._check_request_limit(callable_name=name, in_middleware=False)
             return
-        args = [self._key_prefix, key, endpoint] if self._key_prefix else [key, endpoint]
+        prefix = [self._key_prefix] if self._key_prefix else []
+        method = request.method
+        keys = [(lim, [*prefix, key, lim.scope_for(endpoint, method)]) for lim in limits]
         try:
-            within = all(self._limiter.test(lim.limit, *args) for lim in limits)
+            within = all(self._limiter.test(lim.limit, *args) for lim, args in keys)
         except Exception:  # the storage is unreachable: as Flask-Limiter's own check does
             if self._in_memory_fallback_enabled:
                 self.logger.warning(
@@ -120,7 +127,7 @@ class _ViewLimiter(Limiter):
             self._check_request_limit(callable_name=name, in_middleware=False)
             return
         deductions = self.context.conditional_deductions
-        for lim in limits:  # counted after the view by Flask-Limiter, if deduct_when says so
+        for lim, args in keys:  # counted after the view by Flask-Limiter, if deduct_when says
             deductions[lim] = args
 
     def _has_request_wide_limits(self) -> bool:

@@ -50,6 +50,9 @@ from surveys.web import Form, parse_int
 bp = Blueprint("responses", __name__)
 
 ACTIONS = ("previous", "next", "save", "submit")
+#: The guessing limit's one counter for a client address on every address of a link (the
+#: form, its autosave and its decline page): 30 guesses a minute in all, not 30 on each.
+LINK_SCOPE = "personal-link"
 
 
 class DeclineForm(Form):
@@ -87,7 +90,7 @@ def no_store(response):
 
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
-@limiter.view_limit(_token_limit, deduct_when=_failed_lookup)
+@limiter.view_limit(_token_limit, scope=LINK_SCOPE, deduct_when=_failed_lookup)
 def survey(token: str):
     """Show a section of the form, or take its answers (save, move, submit)."""
     invitation = _open(token)
@@ -143,7 +146,7 @@ def survey(token: str):
 
 
 @bp.post("/s/<token>/autosave")
-@limiter.view_limit(_token_limit, deduct_when=_failed_lookup)
+@limiter.view_limit(_token_limit, scope=LINK_SCOPE, deduct_when=_failed_lookup)
 def autosave(token: str):
     """Save the posted section as a draft (JSON answer for ``survey.js``)."""
     invitation = _open(token)
@@ -165,7 +168,7 @@ def autosave(token: str):
 
 
 @bp.route("/s/<token>/decline", methods=["GET", "POST"])
-@limiter.view_limit(_token_limit, deduct_when=_failed_lookup)
+@limiter.view_limit(_token_limit, scope=LINK_SCOPE, deduct_when=_failed_lookup)
 def decline(token: str):
     """The employer declines to answer (the link in every e-mail): asked once to confirm,
     then no more reminders, and the link says it was declined."""

@@ -35,14 +35,8 @@ def test_a_guesser_at_the_limit_is_refused_even_with_the_right_token(app, client
     assert refused.headers["X-RateLimit-Remaining"] == "0"
     assert client.get(WRONG).status_code == 429
 
-    # autosave: its own count, as each endpoint has; refused with the JSON survey.js reads
-    for attempt in range(3):
-        guess = client.post(
-            f"{WRONG[:-1]}{attempt}/autosave",
-            data={"csrf_token": csrf, "section": "1"},
-            headers={"Accept": "application/json"},
-        )
-        assert guess.status_code == 404
+    # one count for all of a link's addresses: autosave is refused too, with the JSON
+    # survey.js reads
     refused = client.post(
         f"{link.url}/autosave",
         data={"csrf_token": csrf, "section": "1"},
@@ -50,6 +44,18 @@ def test_a_guesser_at_the_limit_is_refused_even_with_the_right_token(app, client
     )
     assert refused.status_code == 429
     assert refused.get_json() == {"error": "Too Many Requests", "message": "3 per 1 minute"}
+
+
+def test_guesses_on_the_form_autosave_and_decline_addresses_count_together(app, client, link):
+    """30 a minute means 30 guesses in all, not 30 on each of a link's three addresses."""
+    app.config["HAMKOR_TOKEN_RATE_LIMIT"] = "3 per minute"
+    csrf = csrf_token_from(client.get(link.url).get_data(as_text=True))
+    assert client.get(f"{WRONG[:-1]}0").status_code == 404
+    guess = client.post(f"{WRONG[:-1]}1/autosave", data={"csrf_token": csrf, "section": "1"})
+    assert guess.status_code == 404
+    assert client.get(f"{WRONG[:-1]}2/decline").status_code == 404
+    for address in (link.url, f"{link.url}/decline", f"{WRONG[:-1]}3/decline"):
+        assert client.get(address).status_code == 429, address
 
 
 def test_switched_off_with_ratelimit_enabled_false(database_url, db, link):
