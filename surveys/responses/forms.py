@@ -84,9 +84,12 @@ def _options(key: str, input_type: str, choices, *, points: bool = False) -> tup
 
 
 class _ChoiceOptions:
-    """A choice field that renders its inputs from :func:`_options` built in advance."""
+    """A choice field that renders its inputs from :func:`_options` built in advance
+    (``options``, passed with the field's other arguments)."""
 
-    options: tuple[_Option, ...] = ()
+    def __init__(self, *args: Any, options: tuple[_Option, ...] = (), **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.options = options
 
     def options_html(self) -> Markup:
         """The field's inputs (without "cannot judge"), the answer given checked."""
@@ -107,10 +110,6 @@ class _ChoiceOptions:
 
 class _RadioField(_ChoiceOptions, fields.RadioField):
     """A radio group whose "not a valid choice" message names what is expected."""
-
-    def __init__(self, label=None, validators=None, *, options=(), **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.options = options
 
     def pre_validate(self, form: BaseForm) -> None:
         if self.data is None:
@@ -167,10 +166,6 @@ class _CheckboxesField(_ChoiceOptions, fields.SelectMultipleField):
 
     widget = widgets.ListWidget(prefix_label=False)
     option_widget = widgets.CheckboxInput()
-
-    def __init__(self, label=None, validators=None, *, options=(), **kwargs):
-        super().__init__(label, validators, **kwargs)
-        self.options = options
 
     def pre_validate(self, form: BaseForm) -> None:
         allowed = {c.value for c in self.choices}
