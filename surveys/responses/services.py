@@ -559,31 +559,43 @@ def _locked_response(
         if response is not None:
             return response
     now = utcnow()
-    values = {
-        "invitation_id": invitation.id,
-        "instrument_version_id": invitation.campaign.instrument_version_id,
-        "status": ResponseStatus.DRAFT,
-        "public_id": new_pseudonym("R"),
-        "language": language,
-        "started_at": now,
-        "updated_at": now,
-    }
-    module = postgresql if dialect == "postgresql" else sqlite
+    version_id = invitation.campaign.instrument_version_id
     created = session.execute(
-        module.insert(_responses)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["invitation_id"])
-        .returning(_responses.c.id)
+        _CREATE_RESPONSE[dialect == "postgresql"],
+        {
+            "invitation_id": invitation.id,
+            "instrument_version_id": version_id,
+            "status": ResponseStatus.DRAFT,
+            "public_id": new_pseudonym("R"),
+            "language": language,
+            "started_at": now,
+            "updated_at": now,
+        },
     ).first()
     if created is not None:
         return ResponseState(
             created.id,
             ResponseStatus.DRAFT,
-            values["instrument_version_id"],
+            version_id,
             now,
             values={} if with_answers else None,
         )
     return _read_state(session, invitation.id, with_answers=with_answers)
+
+
+def _create_response(module) -> Any:
+    """The INSERT of a draft response that does nothing if the invitation has one, for a
+    dialect's ``insert`` (built once: made anew per first save, it was cache-keyed each
+    time). The values are the columns' own parameters."""
+    return (
+        module.insert(_responses)
+        .on_conflict_do_nothing(index_elements=["invitation_id"])
+        .returning(_responses.c.id)
+    )
+
+
+#: :func:`_locked_response`'s insert: for PostgreSQL (True) and SQLite (False).
+_CREATE_RESPONSE = {True: _create_response(postgresql), False: _create_response(sqlite)}
 
 
 def _answer_row(response_id: int, item: Mapping[str, Any], value: Any) -> dict[str, Any]:
