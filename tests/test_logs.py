@@ -11,18 +11,17 @@ import logging
 import os
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from surveys.campaigns.tokens import token_hash
 from surveys.logs import mask_tokens
 from tests.campaigns.builders import SECRET
+from tests.live import serving
 from tests.responses.conftest import make_link
 from tests.test_cli import _free_port
 
@@ -112,17 +111,9 @@ def _wait_for(base: str) -> int | None:
 
 def test_the_development_servers_request_log_holds_no_token(app, link, caplog):
     caplog.set_level(logging.INFO, logger="werkzeug")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        base = f"http://127.0.0.1:{server.server_port}"
+    with serving(app) as base:
         assert _get(f"{base}/s/{link.token}") == 200
         assert _get(f"{base}/s/{link.token}/autosave", data=b"section=1") == 400
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
     lines = [r.getMessage() for r in caplog.records if r.name == "werkzeug"]
     assert len([line for line in lines if "/s/[token " in line]) == 2, lines
     assert link.token not in caplog.text

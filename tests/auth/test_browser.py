@@ -2,40 +2,30 @@
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from werkzeug.serving import make_server
 
 from surveys.models import CommitteeAssignment
 from tests import factories
 from tests.conftest import TEST_PASSWORD
+from tests.live import chromium, serving
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.sqlite_only("tests/auth checks the same pages and forms on PostgreSQL"),
+]
 
 
 @pytest.fixture
-def live_server(app, database_url):
-    """The app served on a free local port for the duration of the test (SQLite only)."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("browser checks run once, on SQLite")
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+def live_server(app):
+    """The app served on a free local port for the duration of the test."""
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture
 def browser_page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium")
-        page = browser.new_page(locale="en-GB")
-        yield page
-        browser.close()
+    with chromium() as browser:
+        yield browser.new_page(locale="en-GB")
 
 
 def log_in(page, base, email):

@@ -1,6 +1,7 @@
 """Browser fixtures: the app on a live port, one Chromium per session, a survey link.
 
-Chromium is Debian's (``/usr/bin/chromium``); Playwright never downloads a browser. Each
+Chromium is Debian's, its headless shell when installed (as Playwright runs headless by
+default; ``surveys.charts.export.default_browser``); Playwright never downloads a browser. Each
 test gets fresh browser contexts (fresh cookies, so a fresh session), and the app runs on
 the test's own database of the parametrized backend (SQLite and PostgreSQL).
 """
@@ -8,9 +9,6 @@ the test's own database of the parametrized backend (SQLite and PostgreSQL).
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from surveys.campaigns.services import create_invitations
 from surveys.campaigns.tokens import token_for
@@ -26,19 +23,10 @@ from surveys.instruments.services import latest_version, load_builtin_instrument
 from surveys.responses.models import Response
 from tests import factories
 from tests.campaigns.builders import SECRET, campaign_for, employ
+from tests.live import chromium, serving
 
 #: Screenshots land here; the folder's .gitignore keeps them out of commits.
 ARTIFACTS = Path(__file__).parent / "artifacts"
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 #: A phone held upright: the smallest screen an employer is likely to answer on.
 MOBILE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
@@ -51,14 +39,8 @@ def browser():
     Package scope, not session: Playwright's sync API allows one running instance at a
     time, and other packages' browser tests (tests/auth) start their own.
     """
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
-        )
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
@@ -88,29 +70,11 @@ def page(new_context):
     return new_context().new_page()
 
 
-def _wait_until_listening(host: str, port: int, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection((host, port), timeout=0.5):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the test server did not answer on {host}:{port}") from None
-            time.sleep(0.05)
-
-
 @pytest.fixture
 def live_server(app) -> Iterator[str]:
     """The ``app`` fixture served on a free local port; yields its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
-    thread.start()
-    _wait_until_listening("127.0.0.1", server.server_port)
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(app) as base:
+        yield base
 
 
 @dataclass(frozen=True)

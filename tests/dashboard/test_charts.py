@@ -292,3 +292,18 @@ def test_a_tab_whose_page_lost_kaleidos_script_is_reloaded_before_it_draws():
     assert blanked == export.TABS
     svgs = export.charts_svg(charts)
     assert len(svgs) == export.TABS and all("Teamwork" in svg for svg in svgs)
+
+
+def test_the_headless_shell_is_preferred_and_the_full_browser_is_the_fallback(
+    monkeypatch, tmp_path
+):
+    from surveys.charts import export
+
+    shell = tmp_path / "chromium-headless-shell"
+    shell.write_text("#!/bin/sh\n")
+    monkeypatch.setattr(export, "HEADLESS_SHELL", str(shell))
+    assert export.default_browser() == export.FULL_BROWSER  # there, but not executable
+    shell.chmod(0o755)
+    assert export.default_browser() == str(shell)
+    monkeypatch.setattr(export, "HEADLESS_SHELL", str(tmp_path / "not-installed"))
+    assert export.default_browser() == "/usr/bin/chromium"
