@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import os
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +30,14 @@ from surveys import create_app
 from surveys.extensions import db as _db
 from surveys.orm import Base
 from tests import factories
+
+# The suite starts about a hundred Python processes (the xdist workers, `hamkor` commands,
+# gunicorn and its workers, RQ workers). Where PYTHONDONTWRITEBYTECODE is set (as on the CI
+# machines) none of them kept its compiled code, so each compiled the app's 120 modules from
+# source again, 0.3-0.4 s of CPU per `hamkor` command. The suite lets them keep it
+# (``__pycache__`` is ignored by git); set before the workers and subprocesses start.
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+sys.dont_write_bytecode = False
 
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
@@ -222,6 +231,16 @@ def _shared_template_code() -> Iterator[None]:
             Flask, "jinja_options", {**Flask.jinja_options, "bytecode_cache": _SharedTemplateCode()}
         )
         yield
+
+
+@pytest.fixture(autouse=True)
+def _sqlite_only(request) -> None:
+    """Skip the PostgreSQL run of a test marked ``sqlite_only`` before its other fixtures
+    are set up (a browser test's pages and scripts are the same on either database)."""
+    marker = request.node.get_closest_marker("sqlite_only")
+    callspec = getattr(request.node, "callspec", None)
+    if marker and callspec and callspec.params.get("database_url") == "postgresql":
+        pytest.skip(f"checked in the browser once, on SQLite; {marker.args[0]}")
 
 
 @pytest.fixture(autouse=True)

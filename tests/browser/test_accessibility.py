@@ -15,7 +15,10 @@ from tests.browser.survey_form import (
     radio,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.sqlite_only("tests/responses checks the form's posts on PostgreSQL"),
+]
 
 #: axe-core impacts a release must not have.
 BLOCKING = ("serious", "critical")

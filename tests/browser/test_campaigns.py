@@ -94,6 +94,7 @@ def test_send_follow_the_link_submit_and_see_the_rate_move(
     assert serious_violations(page) == []
 
 
+@pytest.mark.sqlite_only("tests/campaigns/test_views.py opens these pages on PostgreSQL")
 def test_campaign_pages_pass_axe(live_server, new_context, open_campaign):
     campaign = open_campaign["campaign"]
     page = new_context().new_page()

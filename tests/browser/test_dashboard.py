@@ -11,7 +11,10 @@ from tests.conftest import TEST_PASSWORD
 from tests.dashboard.builders import seed_dashboard
 from tests.snapshots import built_once
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.sqlite_only("tests/dashboard/test_pages.py reads these pages on PostgreSQL"),
+]
 
 
 def log_in(page, base: str, email: str) -> None:

@@ -15,7 +15,13 @@ from playwright.sync_api import expect
 from tests.browser.test_accessibility import serious_violations
 from tests.conftest import TEST_PASSWORD
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.sqlite_only(
+        "tests/jobs/test_layer.py and tests/registry/test_views.py run the jobs, their "
+        "progress and the import on PostgreSQL"
+    ),
+]
 
 ROWS = 3000
 

@@ -56,6 +56,7 @@ def test_a_language_chosen_on_one_device_is_the_forms_language_on_another(new_co
     expect(phone.locator('button[value="save"]')).to_have_text("Сохранить и продолжить позже")
 
 
+@pytest.mark.sqlite_only("the labels' layout does not touch the database")
 @pytest.mark.parametrize("width", [360, 740, 1024])
 def test_russian_scale_labels_stay_inside_their_boxes(new_context, survey_link, artifact, width):
     """Phone upright and on its side, and a laptop: "Удовлетворительно" is one long word."""

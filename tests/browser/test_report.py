@@ -13,7 +13,12 @@ from tests.conftest import TEST_PASSWORD
 from tests.dashboard.builders import seed_dashboard
 from tests.snapshots import built_once
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.sqlite_only(
+        "tests/reports/test_pages.py requests, follows and downloads reports on PostgreSQL"
+    ),
+]
 
 
 def test_staff_request_follow_and_download_the_pdf_report(
