@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from surveys.cli import main
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,12 +38,6 @@ def test_every_command_has_help():
     assert {"init-db", "serve", "demo"} <= set(seen)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_init_db_then_serve_answers_on_the_login_page(tmp_path):
     env = {
         **os.environ,
@@ -56,7 +50,7 @@ def test_init_db_then_serve_answers_on_the_login_page(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "newest schema" in done.stdout
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen(

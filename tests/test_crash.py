@@ -34,6 +34,7 @@ from surveys.responses.services import stored_values
 from tests import factories
 from tests.campaigns.builders import SECRET, campaign_for, employ
 from tests.employer_browser import Browser, FormRun, complete_form
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Links made for the run; the load uses some of them before the crash, the rest after.
@@ -42,12 +43,6 @@ EMPLOYERS = 4
 #: The crash comes once this many forms were acknowledged (or after CRASH_AFTER seconds).
 SUBMITTED_BEFORE_CRASH = 6
 CRASH_AFTER = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _running(pid: int) -> bool:
@@ -76,7 +71,7 @@ class Server:
     """``hamkor serve`` with two workers on the test database, on a free local port."""
 
     def __init__(self, database_url: str, log: Path):
-        self.port = _free_port()
+        self.port = free_port()
         env = {
             **os.environ,
             "HAMKOR_DATABASE_URL": database_url,

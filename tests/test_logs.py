@@ -22,8 +22,8 @@ from surveys.campaigns.tokens import token_hash
 from surveys.logs import mask_tokens
 from tests.campaigns.builders import SECRET
 from tests.live import serving
+from tests.processes import free_port
 from tests.responses.conftest import make_link
-from tests.test_cli import _free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -63,7 +63,7 @@ def test_the_access_and_error_log_of_hamkor_serve_hold_no_token(database_url, li
         "HAMKOR_SECRET_KEY": SECRET,
         "PYTHONPATH": str(ROOT),
     }
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
         server = subprocess.Popen(

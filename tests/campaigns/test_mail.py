@@ -30,7 +30,8 @@ from surveys.orm import utcnow
 from surveys.registry.models import EmployerLink, Graduate
 from surveys.responses.models import Response, ResponseStatus
 from tests.campaigns.builders import SECRET, campaign_for, employ
-from tests.campaigns.smtp import SmtpServer, bodies, free_port
+from tests.campaigns.smtp import SmtpServer, bodies
+from tests.processes import free_port
 
 TODAY = dt.date.today()
 
