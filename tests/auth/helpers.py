@@ -33,3 +33,14 @@ def apps_sharing_redis(monkeypatch, redis_url: str, database_url: str, config: d
         create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, **config})
         for _ in range(count)
     ]
+
+
+def dispose(*apps) -> None:
+    """Close the database connections of apps a test made itself (the ``app`` fixture
+    does its own)."""
+    from surveys.extensions import db
+
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()

@@ -14,18 +14,8 @@ import pytest
 
 from surveys import create_app
 from surveys.cli import per_worker_limits_warning
-from tests.auth.helpers import apps_sharing_redis, events
+from tests.auth.helpers import apps_sharing_redis, dispose, events
 from tests.conftest import TEST_PASSWORD, csrf_token_from
-
-
-def dispose(*apps) -> None:
-    """Close the database connections of apps made here (the ``app`` fixture does its own)."""
-    from surveys.extensions import db
-
-    for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
 
 
 def attempt(client, email: str, password: str, *, addr: str = "127.0.0.1", forwarded=None):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import uuid
 
 from surveys import create_app
-from tests.auth.helpers import apps_sharing_redis
+from tests.auth.helpers import apps_sharing_redis, dispose
 from tests.conftest import csrf_token_from
 
 WRONG = "/s/" + "Q" * 43
@@ -75,7 +75,7 @@ def test_switched_off_with_ratelimit_enabled_false(database_url, db, link):
         assert [client.get(WRONG).status_code for _ in range(3)] == [404] * 3
         assert client.get(link.url).status_code == 200
     finally:
-        _dispose(app)
+        dispose(app)
         limiter.enabled = True  # one Limiter for the process: as the next app will set it
 
 
@@ -107,7 +107,7 @@ def test_guesses_through_any_worker_count_together_in_redis(
             clients[1].get(link.url, environ_base={"REMOTE_ADDR": "192.0.2.7"}).status_code == 200
         )
     finally:
-        _dispose(*workers)
+        dispose(*workers)
         from redis import Redis
 
         client = Redis.from_url(redis_url)
@@ -143,13 +143,4 @@ def test_an_unreachable_storage_is_counted_in_memory_meanwhile(
         assert client.get(WRONG[:-1] + "R").status_code == 404
         assert client.get(link.url).status_code == 429
     finally:
-        _dispose(app)
-
-
-def _dispose(*apps) -> None:
-    from surveys.extensions import db
-
-    for app in apps:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        dispose(app)
