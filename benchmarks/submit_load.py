@@ -19,7 +19,7 @@ the end; every phase is bounded in submissions and seconds. The databases are
 build it again), ``perf_submit_run`` (a fresh copy of the template for each run) and
 ``perf_submit_ceiling``.
 
-    python benchmarks/submit_load.py                       # 8 clients, 4 workers, 20 s
+    python benchmarks/submit_load.py                       # 8 clients, 2 workers, 20 s
     python benchmarks/submit_load.py --clients 16 --workers 4 --duration 30
     python benchmarks/submit_load.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 """
@@ -539,7 +539,13 @@ def report(args, phase: Phase, ceiling: Phase | None, in_database: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8, help="concurrent employers")
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="gunicorn sync workers (default: hamkor serve's, one per core of the 2-core "
+        "machines this was measured on; docs/deploy.md)",
+    )
     parser.add_argument("--duration", type=float, default=20, help="seconds measured per phase")
     parser.add_argument("--max-submissions", type=int, default=3000, help="cap per run")
     parser.add_argument(
