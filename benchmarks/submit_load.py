@@ -20,6 +20,7 @@ build it again), ``perf_submit_run`` (a fresh copy of the template for each run)
 ``perf_submit_ceiling``.
 
     python benchmarks/submit_load.py                       # 8 clients, 2 workers, 20 s
+    python benchmarks/submit_load.py --rounds 3 --workers 2,4   # medians; 2 and 4 take turns
     python benchmarks/submit_load.py --clients 16 --workers 4 --duration 30
     python benchmarks/submit_load.py --postgres postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 """
@@ -399,7 +400,7 @@ def _employer(port: int, token: str, seed: int, timings: list) -> bool:
     return complete_form(port, FormRun(token), random.Random(seed), timings).thanked
 
 
-def hamkor_phase(args, postgres: str) -> tuple[Phase, int]:
+def hamkor_phase(args, postgres: str, workers: int) -> tuple[Phase, int]:
     admin = _admin(postgres)
     _recreate(admin, RUN_DB, template=TEMPLATE_DB)
     admin.dispose()
@@ -408,7 +409,7 @@ def hamkor_phase(args, postgres: str) -> tuple[Phase, int]:
     warm = args.clients * 2
     if len(tokens) < warm + args.max_submissions:
         args.max_submissions = len(tokens) - warm
-    server = start_gunicorn("surveys:create_app()", _server_env(url), args.workers)
+    server = start_gunicorn("surveys:create_app()", _server_env(url), workers)
     try:
         # warm-up: every worker renders every page once (templates, pools) before measuring
         run_clients(
@@ -431,13 +432,13 @@ def hamkor_phase(args, postgres: str) -> tuple[Phase, int]:
     return phase, count_submitted(url)
 
 
-def ceiling_phase(args, postgres: str) -> Phase:
+def ceiling_phase(args, postgres: str, workers: int) -> Phase:
     admin = _admin(postgres)
     _recreate(admin, CEILING_DB)
     admin.dispose()
     env = _server_env(_with_database(postgres, CEILING_DB))
     env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).parent), env["PYTHONPATH"]])
-    server = start_gunicorn("submit_load:ceiling_app()", env, args.workers)
+    server = start_gunicorn("submit_load:ceiling_app()", env, workers)
 
     def post(i: int, timings: list) -> bool:
         status, body, _ = Browser(server.port, timings).request(
@@ -492,7 +493,7 @@ def _p50_p95(values: list[float]) -> str:
     return f"p50 {pct(values, 0.5):6.1f} ms   p95 {pct(values, 0.95):6.1f} ms"
 
 
-def report(args, phase: Phase, ceiling: Phase | None, in_database: int) -> None:
+def report(args, workers: int, phase: Phase, ceiling: Phase | None, in_database: int) -> None:
     requests_ = [s for _, s in phase.timings]
     submits = [s for kind, s in phase.timings if kind == "submit"]
     per_submission_requests = len(requests_) / max(phase.done + phase.failed, 1)
@@ -500,7 +501,7 @@ def report(args, phase: Phase, ceiling: Phase | None, in_database: int) -> None:
     load = os.getloadavg()
     print()
     print(
-        f"Hamkor: {args.clients} clients, {args.workers} gunicorn workers, {os.cpu_count()} cores, "
+        f"Hamkor: {args.clients} clients, {workers} gunicorn workers, {os.cpu_count()} cores, "
         f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the end"
     )
     print(
@@ -536,15 +537,51 @@ def report(args, phase: Phase, ceiling: Phase | None, in_database: int) -> None:
     )
 
 
+def figures(phase: Phase, ceiling: Phase | None) -> dict[str, float]:
+    """A run's headline figures (what the goals and the summary of rounds are about)."""
+    requests_ = len(phase.timings)
+    found = {
+        "server CPU per submission (ms)": 1000 * phase.cpu / max(phase.done, 1),
+        "submit POST p95 (ms)": pct([s for kind, s in phase.timings if kind == "submit"], 0.95),
+        "complete submissions/s": phase.done / phase.seconds,
+    }
+    if ceiling is not None:
+        ceiling_cpu = ceiling.cpu / max(ceiling.done, 1)
+        found["CPU per request, × the ceiling's"] = phase.cpu / max(requests_, 1) / ceiling_cpu
+    return found
+
+
+def summarise(runs: dict[int, list[dict[str, float]]]) -> None:
+    """Median and range of each figure over the rounds, per worker count."""
+    print()
+    rounds = max(len(found) for found in runs.values())
+    print(f"Summary of {rounds} rounds (median, and the range):")
+    for workers, found in runs.items():
+        print(f"  {workers} workers")
+        for name in found[0]:
+            values = [run[name] for run in found]
+            print(
+                f"    {name:<34} {statistics.median(values):7.1f}"
+                f"   ({min(values):.1f} – {max(values):.1f})"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8, help="concurrent employers")
     parser.add_argument(
         "--workers",
-        type=int,
-        default=2,
+        type=_worker_counts,
+        default=[2],
         help="gunicorn sync workers (default: hamkor serve's, one per core of the 2-core "
-        "machines this was measured on; docs/deploy.md)",
+        "machines this was measured on; docs/deploy.md); several (2,4) take turns each round",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="measure this many times and print the median of each figure: the same code "
+        "measured a fifth apart within an hour on the development machines",
     )
     parser.add_argument("--duration", type=float, default=20, help="seconds measured per phase")
     parser.add_argument("--max-submissions", type=int, default=3000, help="cap per run")
@@ -559,9 +596,26 @@ def main() -> None:
     parser.add_argument("--no-ceiling", action="store_true", help="skip the bare-app phase")
     args = parser.parse_args()
     build_template(args.postgres, args.rebuild)
-    phase, in_database = hamkor_phase(args, args.postgres)
-    ceiling = None if args.no_ceiling else ceiling_phase(args, args.postgres)
-    report(args, phase, ceiling, in_database)
+    runs: dict[int, list[dict[str, float]]] = {workers: [] for workers in args.workers}
+    for _ in range(args.rounds):
+        for workers in args.workers:
+            phase, in_database = hamkor_phase(args, args.postgres, workers)
+            ceiling = None if args.no_ceiling else ceiling_phase(args, args.postgres, workers)
+            report(args, workers, phase, ceiling, in_database)
+            runs[workers].append(figures(phase, ceiling))
+    if args.rounds > 1 or len(args.workers) > 1:
+        summarise(runs)
+
+
+def _worker_counts(raw: str) -> list[int]:
+    """``--workers``: one count, or several separated by commas."""
+    try:
+        counts = [int(part) for part in raw.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of workers: {raw!r}") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"workers must be 1 or more: {raw!r}")
+    return counts
 
 
 if __name__ == "__main__":
