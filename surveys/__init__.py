@@ -31,7 +31,9 @@ FEATURES = (
 )
 
 #: Endpoints that serve the same file to everyone: browsers may cache them, logged in or not.
-CACHEABLE_ENDPOINTS = frozenset({"static", "favicon"})
+#: plotly.js (4.8 MB) is one: its URL carries its version and it is cached for a year; as
+#: ``no-store`` a committee member's browser fetched and compiled it again for every page.
+CACHEABLE_ENDPOINTS = frozenset({"static", "favicon", "charts.plotly_js"})
 
 
 def _template_folder() -> str:

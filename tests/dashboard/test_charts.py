@@ -177,6 +177,16 @@ def test_plotly_js_is_served_with_long_caching_and_an_etag(client):
     assert len(zipped.data) < len(plain.data) / 2
 
 
+def test_plotly_js_stays_cached_for_logged_in_readers(world, client_of):
+    """Logged-in users' pages are no-store; plotly.js is the same file for everyone."""
+    url = f"/charts/plotly-{plotly_version()}.min.js"
+    for reader in (world.member, world.staff):
+        response = client_of(reader).get(url)
+        cache = response.headers["Cache-Control"]
+        assert response.status_code == 200 and "no-store" not in cache
+        assert "max-age=31536000" in cache and "immutable" in cache
+
+
 def test_pages_draw_with_our_script_only(world, client_of):
     html = (
         client_of(world.member)
