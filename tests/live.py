@@ -65,3 +65,24 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def requests_reaching(app: Flask, prefix: str) -> list[tuple[str, int]]:
+    """The (path, status) of each request for a path starting with ``prefix`` that reaches
+    ``app`` from now on; what a browser takes from its cache never does."""
+    seen: list[tuple[str, int]] = []
+    serve = app.wsgi_app
+
+    def noting(environ, start_response):  # type: ignore[no-untyped-def]
+        path = environ["PATH_INFO"]
+        if not path.startswith(prefix):
+            return serve(environ, start_response)
+
+        def start(status, headers, *args):  # type: ignore[no-untyped-def]
+            seen.append((path, int(status.split()[0])))
+            return start_response(status, headers, *args)
+
+        return serve(environ, start)
+
+    app.wsgi_app = noting  # type: ignore[method-assign]
+    return seen

@@ -9,6 +9,7 @@ from playwright.sync_api import expect
 from tests.browser.test_accessibility import serious_violations
 from tests.conftest import TEST_PASSWORD
 from tests.dashboard.builders import seed_dashboard
+from tests.live import requests_reaching
 from tests.snapshots import built_once
 
 pytestmark = [
@@ -30,7 +31,7 @@ def test_committee_member_reads_the_overview_and_a_programme(
     app, db, live_server, new_context, artifact
 ):
     world = built_once(db, "dashboard", seed_dashboard)
-    plotly_downloads = count_downloads(app, "/charts/plotly-")
+    plotly_downloads = requests_reaching(app, "/charts/plotly-")
     page = new_context(viewport={"width": 1280, "height": 900}).new_page()
     csp_errors = []
     # a script the CSP blocked, or one that failed, would show here
@@ -84,27 +85,7 @@ def test_committee_member_reads_the_overview_and_a_programme(
     assert not any(problems.values()), {k: v for k, v in problems.items() if v}
     # plotly.js (4.8 MB) came once for the programme's and the comparison's charts: the
     # browser kept it, as the reader is logged in and their pages themselves are no-store
-    assert plotly_downloads == [200]
-
-
-def count_downloads(app, prefix: str) -> list[int]:
-    """The statuses of the requests for paths starting with ``prefix`` that reach ``app``
-    from now on (a file the browser takes from its cache never reaches it)."""
-    statuses: list[int] = []
-    serve = app.wsgi_app
-
-    def counting(environ, start_response):
-        if not environ["PATH_INFO"].startswith(prefix):
-            return serve(environ, start_response)
-
-        def noting(status, headers, *args):
-            statuses.append(int(status.split()[0]))
-            return start_response(status, headers, *args)
-
-        return serve(environ, noting)
-
-    app.wsgi_app = counting
-    return statuses
+    assert [status for _, status in plotly_downloads] == [200]
 
 
 def test_staff_response_rates_page(db, live_server, new_context, artifact):

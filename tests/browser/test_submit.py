@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 import pytest
 from playwright.sync_api import expect
@@ -18,11 +19,15 @@ from tests.browser.survey_form import (
     press,
     radio,
 )
+from tests.live import requests_reaching
 
 pytestmark = pytest.mark.browser
 
 THANK_YOU = re.compile("Thank you")
 CYRILLIC = re.compile("[А-Яа-яЁё]")
+#: The static files of a page of the form (base.html's and form.html's; a headless browser
+#: asks for no icon).
+STATIC_OF_THE_FORM = ("hamkor.css", "hamkor.js", "survey.js")
 
 
 def server_errors(page) -> list[str]:
@@ -42,8 +47,9 @@ def submit_button(page):
 
 
 def test_an_employer_fills_the_form_in_russian_and_it_is_stored_once(
-    page, survey_link, responses_of, artifact
+    app, page, survey_link, responses_of, artifact
 ):
+    static = requests_reaching(app, "/static/")
     page.goto(survey_link.url)
     with page.expect_navigation():
         page.select_option("#lang-select", "ru")
@@ -79,6 +85,11 @@ def test_an_employer_fills_the_form_in_russian_and_it_is_stored_once(
     assert answers["overall"].number == 5
     assert answers["recommend"].number == 10
     assert answers["strengths"].text == "Быстро осваивает новое оборудование"
+    # seven pages, and the stylesheet, the scripts and the icon were fetched once each: the
+    # browser kept them (their URLs change with their content), asking nothing again
+    fetched = Counter(path for path, _ in static)
+    assert {f"/static/{name}" for name in STATIC_OF_THE_FORM} <= set(fetched), fetched
+    assert set(fetched.values()) == {1} and {status for _, status in static} == {200}, static
 
 
 def test_the_language_choice_stays_on_the_next_pages(page, survey_link):
