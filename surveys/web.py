@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 from collections.abc import Callable, Mapping
 from inspect import iscoroutinefunction
 from typing import Any
@@ -216,18 +217,20 @@ class HamkorFlask(Flask):
         """The version of static file ``filename`` in its URL (hashed again only when its
         size or modification time changes), or None if there is no such file."""
         path = safe_join(str(self.static_folder), filename)
+        if path is None:
+            return None
         try:
-            stat = os.stat(path) if path is not None else None
-        except OSError:
+            found = os.stat(path)
+            if not stat.S_ISREG(found.st_mode):  # the folder itself (``/static/.``), a subfolder
+                return None
+            key = (found.st_mtime_ns, found.st_size)
+            known = self._static_versions.get(path)
+            if known is None or known[0] != key:
+                with open(path, "rb") as handle:
+                    known = (key, hashlib.sha256(handle.read()).hexdigest()[:16])
+                self._static_versions[path] = known
+        except OSError:  # gone or unreadable: the request's own 404 says so
             return None
-        if stat is None:
-            return None
-        key = (stat.st_mtime_ns, stat.st_size)
-        known = self._static_versions.get(path)
-        if known is None or known[0] != key:
-            with open(path, "rb") as handle:
-                known = (key, hashlib.sha256(handle.read()).hexdigest()[:16])
-            self._static_versions[path] = known
         return known[1]
 
     def _versioned_static_url(self, endpoint: str, values: dict[str, Any]) -> None:

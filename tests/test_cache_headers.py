@@ -78,3 +78,8 @@ def test_static_files_are_addressed_by_their_content_and_kept_for_a_year(app, db
         (static / "site.css").write_text("body { color: darkblue }")
         assert url_for("static", filename="site.css") != first
         assert url_for("static", filename="missing.css") == "/static/missing.css"
+    # the folder itself and a missing file are a 404 with or without a version, never a 500
+    client = app.test_client()
+    for address in ("/static/.?v=0", "/static/?v=0", "/static/missing.css?v=0"):
+        with client.get(address) as response:
+            assert response.status_code == 404, address
