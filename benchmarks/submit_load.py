@@ -493,11 +493,39 @@ def _p50_p95(values: list[float]) -> str:
     return f"p50 {pct(values, 0.5):6.1f} ms   p95 {pct(values, 0.95):6.1f} ms"
 
 
-def report(args, workers: int, phase: Phase, ceiling: Phase | None, in_database: int) -> None:
+#: The headline figures of a run (what the goals and the summary of rounds are about).
+CPU_PER_SUBMISSION = "server CPU per submission (ms)"
+SUBMIT_P95 = "submit POST p95 (ms)"
+SUBMISSIONS_PER_S = "complete submissions/s"
+CEILING_RATIO = "CPU per request, × the ceiling's"
+
+
+def figures(phase: Phase, ceiling: Phase | None) -> dict[str, float]:
+    """A run's headline figures, by the names above (the ratio only with a ceiling)."""
+    found = {
+        CPU_PER_SUBMISSION: 1000 * phase.cpu / max(phase.done, 1),
+        SUBMIT_P95: pct([s for kind, s in phase.timings if kind == "submit"], 0.95),
+        SUBMISSIONS_PER_S: phase.done / phase.seconds,
+    }
+    if ceiling is not None:
+        ceiling_cpu = ceiling.cpu / max(ceiling.done, 1)
+        found[CEILING_RATIO] = phase.cpu / max(len(phase.timings), 1) / ceiling_cpu
+    return found
+
+
+def report(
+    args,
+    workers: int,
+    phase: Phase,
+    ceiling: Phase | None,
+    in_database: int,
+    found: dict[str, float],
+) -> None:
+    """Print a run; ``found`` is its :func:`figures`."""
     requests_ = [s for _, s in phase.timings]
     submits = [s for kind, s in phase.timings if kind == "submit"]
     per_submission_requests = len(requests_) / max(phase.done + phase.failed, 1)
-    rate = phase.done / phase.seconds
+    rate = found[SUBMISSIONS_PER_S]
     load = os.getloadavg()
     print()
     print(
@@ -511,9 +539,9 @@ def report(args, workers: int, phase: Phase, ceiling: Phase | None, in_database:
     print(f"  per request              {_p50_p95(requests_)}")
     print(f"  per submission           {_p50_p95(phase.per_unit)}")
     print(f"  submit POST (to its 303) {_p50_p95(submits)}")
-    cpu_per = 1000 * phase.cpu / max(phase.done, 1)
     print(
-        f"  server CPU               {phase.cpu:.2f} s = {cpu_per:.1f} ms per submission, "
+        f"  server CPU               {phase.cpu:.2f} s = {found[CPU_PER_SUBMISSION]:.1f} ms "
+        "per submission, "
         f"{1000 * phase.cpu / max(len(requests_), 1):.1f} ms per request"
     )
     print(f"  submitted responses in the database after the run: {in_database}")
@@ -523,7 +551,6 @@ def report(args, workers: int, phase: Phase, ceiling: Phase | None, in_database:
     c_cpu = 1000 * ceiling.cpu / max(ceiling.done, 1)
     c_times = [s for _, s in ceiling.timings]
     h_rate = len(requests_) / phase.seconds
-    h_cpu = 1000 * phase.cpu / max(len(requests_), 1)
     print()
     print("Ceiling: bare Flask + SQLAlchemy, one INSERT per POST, same gunicorn and PostgreSQL")
     print(
@@ -533,22 +560,8 @@ def report(args, workers: int, phase: Phase, ceiling: Phase | None, in_database:
     )
     print(
         f"  Hamkor's requests/s are {h_rate / c_rate:.1%} of the ceiling's "
-        f"({h_rate:.1f} vs {c_rate:.1f}); CPU per request {h_cpu / c_cpu:.1f}× the ceiling's"
+        f"({h_rate:.1f} vs {c_rate:.1f}); CPU per request {found[CEILING_RATIO]:.1f}× the ceiling's"
     )
-
-
-def figures(phase: Phase, ceiling: Phase | None) -> dict[str, float]:
-    """A run's headline figures (what the goals and the summary of rounds are about)."""
-    requests_ = len(phase.timings)
-    found = {
-        "server CPU per submission (ms)": 1000 * phase.cpu / max(phase.done, 1),
-        "submit POST p95 (ms)": pct([s for kind, s in phase.timings if kind == "submit"], 0.95),
-        "complete submissions/s": phase.done / phase.seconds,
-    }
-    if ceiling is not None:
-        ceiling_cpu = ceiling.cpu / max(ceiling.done, 1)
-        found["CPU per request, × the ceiling's"] = phase.cpu / max(requests_, 1) / ceiling_cpu
-    return found
 
 
 def summarise(runs: dict[int, list[dict[str, float]]]) -> None:
@@ -601,8 +614,9 @@ def main() -> None:
         for workers in args.workers:
             phase, in_database = hamkor_phase(args, args.postgres, workers)
             ceiling = None if args.no_ceiling else ceiling_phase(args, args.postgres, workers)
-            report(args, workers, phase, ceiling, in_database)
-            runs[workers].append(figures(phase, ceiling))
+            found = figures(phase, ceiling)
+            report(args, workers, phase, ceiling, in_database, found)
+            runs[workers].append(found)
     if args.rounds > 1 or len(args.workers) > 1:
         summarise(runs)
 
