@@ -85,8 +85,8 @@ def test_an_employer_fills_the_form_in_russian_and_it_is_stored_once(
     assert answers["overall"].number == 5
     assert answers["recommend"].number == 10
     assert answers["strengths"].text == "Быстро осваивает новое оборудование"
-    # seven pages, and the stylesheet, the scripts and the icon were fetched once each: the
-    # browser kept them (their URLs change with their content), asking nothing again
+    # seven pages, and the stylesheet and the scripts were fetched once each: the browser
+    # kept them (their URLs change with their content), asking nothing again
     fetched = Counter(path for path, _ in static)
     assert {f"/static/{name}" for name in STATIC_OF_THE_FORM} <= set(fetched), fetched
     assert set(fetched.values()) == {1} and {status for _, status in static} == {200}, static
