@@ -233,14 +233,22 @@ def _shared_template_code() -> Iterator[None]:
         yield
 
 
+#: Markers that run a test on one database only, and the ``database_url`` param each keeps.
+ONE_DATABASE = {"sqlite_only": "sqlite", "postgres_only": "postgresql"}
+
+
 @pytest.fixture(autouse=True)
-def _sqlite_only(request) -> None:
-    """Skip the PostgreSQL run of a test marked ``sqlite_only`` before its other fixtures
-    are set up (a browser test's pages and scripts are the same on either database)."""
-    marker = request.node.get_closest_marker("sqlite_only")
+def _one_database(request) -> None:
+    """Skip the other database's run of a test marked ``sqlite_only`` or ``postgres_only``
+    before its other fixtures are set up. The marker's reason names the tests that check
+    the same database steps on the other database."""
     callspec = getattr(request.node, "callspec", None)
-    if marker and callspec and callspec.params.get("database_url") == "postgresql":
-        pytest.skip(f"checked in the browser once, on SQLite; {marker.args[0]}")
+    database = callspec.params.get("database_url") if callspec else None
+    for name, kept in ONE_DATABASE.items():
+        marker = request.node.get_closest_marker(name)
+        if marker and database not in (None, kept):
+            where = "SQLite" if kept == "sqlite" else "PostgreSQL"
+            pytest.skip(f"run once, on {where}; {marker.args[0]}")
 
 
 @pytest.fixture(autouse=True)

@@ -44,6 +44,12 @@ def institutions(db, code: str) -> int:
     return db.scalar(select(func.count()).select_from(Institution).where(Institution.code == code))
 
 
+RQ_ON_POSTGRES = pytest.mark.postgres_only(
+    "RQ workers are deployed with PostgreSQL (docs/deploy.md); tests/jobs/test_layer.py "
+    "claims, beats, reaps and retries jobs, and carries their files, on SQLite too"
+)
+
+
 @pytest.fixture
 def queue(redis_url):
     """A queue name of this test's own; its Redis keys are deleted afterwards."""
@@ -111,6 +117,7 @@ def submit(app, params, **kwargs) -> int:
     return job_id
 
 
+@RQ_ON_POSTGRES
 def test_jobs_run_on_rq_workers(rq_app, start_worker, database_url, db):
     worker = start_worker()
     job_id = submit(
@@ -126,6 +133,7 @@ def test_jobs_run_on_rq_workers(rq_app, start_worker, database_url, db):
     assert institutions(db, "RQ-1") == 1
 
 
+@RQ_ON_POSTGRES
 def test_an_import_uploaded_on_the_web_runs_on_a_worker(
     rq_app, start_worker, database_url, db, make_institution, make_user
 ):
@@ -160,6 +168,7 @@ def test_an_import_uploaded_on_the_web_runs_on_a_worker(
     assert db.scalar(select(func.count()).select_from(Programme)) == 6
 
 
+@RQ_ON_POSTGRES
 def test_a_killed_rq_worker_fails_its_job_and_retry_finishes_it(
     rq_app, start_worker, database_url, db, make_user
 ):
@@ -202,6 +211,10 @@ def test_a_killed_rq_worker_fails_its_job_and_retry_finishes_it(
     assert institutions(db, "RQ-KILLED") == 1
 
 
+@pytest.mark.sqlite_only(
+    "jobs in threads of `hamkor serve` are the embedded default; tests/jobs/test_layer.py "
+    "claims, beats, reaps and retries jobs on PostgreSQL too"
+)
 def test_a_killed_gunicorn_worker_fails_its_job_and_retry_finishes_it(
     database_url, db, make_user, tmp_path
 ):

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import subprocess
 
+import pytest
+
 from surveys.jobs.models import JobState
 from tests.conftest import csrf_token_from
 from tests.dashboard.builders import seed_dashboard
 from tests.jobs.helpers import wait_for_job
 from tests.jobs.test_processes import queue, rq_app, start_worker  # noqa: F401  (fixtures)
 from tests.world import logged_in_client
+
+pytestmark = pytest.mark.postgres_only(
+    "RQ workers are deployed with PostgreSQL (docs/deploy.md); tests/reports/test_pages.py "
+    "builds, follows and downloads reports on SQLite too"
+)
 
 
 def test_a_committee_pdf_is_built_on_an_rq_worker(
