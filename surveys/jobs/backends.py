@@ -26,7 +26,7 @@ import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+from flask import Flask, current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -74,10 +74,13 @@ def init_jobs(app: Flask, features: tuple[str, ...]) -> None:
     state = JobsState(app=app, backend=backend)
     app.extensions["hamkor_jobs"] = state
     if backend == "thread":
+        app.before_request(start_job_thread)
 
-        @app.before_request
-        def start_job_thread() -> None:
-            ensure_runner(app)
+
+def start_job_thread() -> None:
+    """Before each request of an app on the thread backend: its job thread runs (started on
+    the process's first request, and again should it have died)."""
+    ensure_runner(current_app._get_current_object())
 
 
 def jobs_state(app: Flask) -> JobsState:
@@ -89,8 +92,6 @@ def jobs_state(app: Flask) -> JobsState:
 
 def dispatch_after_commit(session: Session, job: Job) -> None:
     """Hand ``job`` to the backend when ``session``'s transaction commits (not before)."""
-    from flask import current_app
-
     app = current_app._get_current_object()
     session.info.setdefault(_PENDING, []).append((app, job.id, job.attempts))
 

@@ -317,6 +317,44 @@ def test_a_finished_result_survives_a_restart(app, db, owner, database_url):
         app_db.engine.dispose()
 
 
+def test_a_first_request_starts_the_job_thread_which_runs_what_was_queued(
+    app, db, owner, database_url
+):
+    """A job queued while no job thread ran (its server stopped first, or a command queued
+    it) runs once a request reaches a newly started server: the first request starts the
+    thread. (The ``app`` fixture's own thread starts only when a job is handed to it.)"""
+    from surveys import create_app
+    from surveys.jobs.backends import jobs_state
+
+    with app.app_context():  # queued, and handed to no backend
+        job = Job(
+            kind="test.work",
+            params={"code": "WOKEN"},
+            locale="en",
+            user_id=owner.id,
+            institution_id=owner.institution_id,
+        )
+        app_db.session.add(job)
+        app_db.session.commit()
+        job_id = job.id
+        app_db.session.remove()
+    started = create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "a-newly-started-server-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "BABEL_DEFAULT_LOCALE": "en",
+        }
+    )
+    assert jobs_state(started).runner is None
+    assert started.test_client().get("/login").status_code == 200
+    assert jobs_state(started).runner.alive()
+    assert wait_for_job(database_url, job_id).state == JobState.SUCCEEDED
+    assert institutions_named(db, "WOKEN") == 1
+    with started.app_context():
+        app_db.engine.dispose()
+
+
 def test_expired_jobs_are_purged_with_their_files(app, db, owner, database_url):
     job_id = submit(app, {"code": "OLD"}, user=owner, data=b"personal data")
     assert wait_for_job(database_url, job_id).state == JobState.SUCCEEDED
