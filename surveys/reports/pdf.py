@@ -85,9 +85,14 @@ def report_pdf(
         overview, summary = _overview(
             session, reader, Filters(institution=scope.institution.code, year=scope.year), language
         )
-        sections = []
+        sections, without_data = [], []
         for done, programme in enumerate(scope.programmes, start=1):
             step(done, total, _("Programme %(code)s", code=programme.code))
+            if not content.of_programme(programme.code):
+                # nothing recorded for the year: one line in a list, not a page of its own
+                # (an institution's new or closed programmes made hundreds of empty pages)
+                without_data.append(programme)
+                continue
             section = _programme_section(session, content, programme)
             images.draw(_charts(section))
             sections.append(section)
@@ -103,6 +108,7 @@ def report_pdf(
             overview=_summary_rows(summary, overview, scope),
             overview_page=overview,
             sections=sections,
+            without_data=without_data,
             partners=partners,
             kinds=_kinds(partners),
             methodology=document,

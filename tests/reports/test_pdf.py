@@ -139,3 +139,38 @@ def test_committee_pdf_holds_only_its_programme_and_no_personal_data(
         assert word in flat, word
     leaked = [s for s in world.secrets if s in flat]
     assert not leaked, leaked
+
+
+def test_programmes_without_data_are_listed_together_not_given_a_page_each(
+    app, db, world, tmp_path
+):
+    """An institution's new or closed programmes have nothing for the year: a page each made
+    a report of 595 pages for an institution with 500 such programmes (found 2026-12-01)."""
+    from tests import factories
+
+    institution = world.institutions["TDTU"]
+    empty = [
+        factories.make_programme(db, institution, code=f"NEW{n:02d}", name=f"New programme {n}")
+        for n in range(40)
+    ]
+    db.commit()
+    with app.test_request_context(), force_locale("en"):
+        scope = check_request(db, world.staff, year=2025, fmt="pdf", lang="en")
+        built = build_report(db, scope)
+    assert built.pages < len(empty)  # 40 more pages before, one list now
+    path = tmp_path / "tdtu.pdf"
+    path.write_bytes(built.data)
+    flat = _flat(_text(path))
+    contents = re.search(r"Contents(.*?)Summary of the programmes Every", flat).group(1)
+    assert re.search(r"Programmes without data for 2025 ?\.{3,} ?\d+", contents), contents
+    assert "NEW00" not in contents
+    assert re.search(r"MECH Mechanical engineering \.{3,} ?\d+", contents)  # still a section
+    chapter = re.search(
+        r"Programmes without data for 2025 Nothing is recorded(.*?)Partnership evidence", flat
+    ).group(1)
+    assert all(f"{p.code} {p.name}" in chapter for p in empty), chapter
+    # the partnership evidence lists them once, together, instead of a heading each
+    partners = flat[flat.rindex("Programmes without partner enterprises") :]
+    assert "No graduate of these programmes interned at or works for a partner" in partners
+    assert all(f"{p.code} {p.name}" in partners for p in empty)
+    assert flat.count("New programme 7 ") == 2  # the two lists; no heading, contents or page
