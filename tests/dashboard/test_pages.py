@@ -178,6 +178,26 @@ def test_partnership_counts_are_suppressed_with_their_totals(world, client_of):
     assert cells[-2] == "32"
 
 
+def test_programmes_without_partners_are_listed_together(world, client_of, db):
+    """One card lists them (an institution with 500 new programmes had a card each)."""
+    from tests import factories
+
+    extra = [
+        factories.make_programme(
+            db, world.institutions["TDTU"], code=f"NEW{n}", name=f"New programme {n}"
+        )
+        for n in range(3)
+    ]
+    db.commit()
+    html = client_of(world.staff).get("/dashboard/partnerships?year=2025").get_data(as_text=True)
+    assert 'id="partners-{}"'.format(world.programmes["MECH"].id) in html  # a card of its own
+    assert not [p for p in extra if f'id="partners-{p.id}"' in html]
+    card = html.split('id="without-partners"', 1)[1].split("</section>", 1)[0]
+    assert "No graduate of these programmes interned at or works for a partner" in text_of(card)
+    assert all(f"{p.code} {p.name}" in text_of(card) for p in extra)
+    assert "MECH Mechanical engineering" not in card
+
+
 def test_pages_speak_the_readers_language(world, client_of):
     client = client_of(world.member)
     mech = world.programmes["MECH"].id
