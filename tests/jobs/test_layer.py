@@ -47,6 +47,24 @@ def submit(app, params, *, user=None, institution_id=None, data: bytes | None = 
     return job_id
 
 
+def stored_as_queued(app, owner, code: str) -> int:
+    """A ``test.work`` job of ``owner``'s stored as queued and handed to no backend (as a
+    server that stopped, or another process, leaves one)."""
+    with app.app_context():
+        job = Job(
+            kind="test.work",
+            params={"code": code},
+            locale="en",
+            user_id=owner.id,
+            institution_id=owner.institution_id,
+        )
+        app_db.session.add(job)
+        app_db.session.commit()
+        job_id = job.id
+        app_db.session.remove()
+    return job_id
+
+
 def institutions_named(db, code: str) -> int:
     db.rollback()
     return db.scalar(select(func.count()).select_from(Institution).where(Institution.code == code))
@@ -185,18 +203,8 @@ def test_a_job_whose_worker_died_is_failed_and_can_be_retried(
     a worker process is in test_processes.py."""
     login(owner)
     app.config["HAMKOR_JOB_HEARTBEAT_TIMEOUT"] = 1
+    job_id = stored_as_queued(app, owner, "REVIVED")
     with app.app_context():
-        job = Job(
-            kind="test.work",
-            params={"code": "REVIVED"},
-            locale="en",
-            user_id=owner.id,
-            institution_id=owner.institution_id,
-        )
-        app_db.session.add(job)
-        app_db.session.commit()
-        job_id = job.id
-        app_db.session.remove()
         assert claim(side_engine(app), job_id, "thread:gone:1:dead") is True
     running = client.get(f"/jobs/{job_id}/status").get_json()
     assert running["state"] == "running"
@@ -326,18 +334,7 @@ def test_a_first_request_starts_the_job_thread_which_runs_what_was_queued(
     from surveys import create_app
     from surveys.jobs.backends import jobs_state
 
-    with app.app_context():  # queued, and handed to no backend
-        job = Job(
-            kind="test.work",
-            params={"code": "WOKEN"},
-            locale="en",
-            user_id=owner.id,
-            institution_id=owner.institution_id,
-        )
-        app_db.session.add(job)
-        app_db.session.commit()
-        job_id = job.id
-        app_db.session.remove()
+    job_id = stored_as_queued(app, owner, "WOKEN")
     started = create_app(
         {
             "TESTING": True,
