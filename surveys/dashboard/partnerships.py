@@ -72,6 +72,16 @@ class PartnershipPage:
     programmes: list[ProgrammePartners]
     min_n: int
 
+    @property
+    def with_partners(self) -> list[ProgrammePartners]:
+        """The programmes with a partner enterprise: a table each."""
+        return [entry for entry in self.programmes if entry.partners]
+
+    @property
+    def without_partners(self) -> list[Programme]:
+        """The programmes without one: listed together (a new institution has hundreds)."""
+        return [entry.programme for entry in self.programmes if not entry.partners]
+
 
 def partnership_page(
     session: Session, user: User | ReaderScope, *, institution_code: str | None, year: int | None

@@ -24,6 +24,8 @@ from flask import render_template
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from analysis import Indicator
+from analysis.presentation import Display
 from surveys.charts import Chart, present
 from surveys.charts.export import charts_svg, start_server
 from surveys.dashboard import methodology
@@ -88,12 +90,13 @@ def report_pdf(
         sections, without_data = [], []
         for done, programme in enumerate(scope.programmes, start=1):
             step(done, total, _("Programme %(code)s", code=programme.code))
-            if not content.of_programme(programme.code):
+            records = content.of_programme(programme.code)
+            if not records:
                 # nothing recorded for the year: one line in a list, not a page of its own
                 # (an institution's new or closed programmes made hundreds of empty pages)
                 without_data.append(programme)
                 continue
-            section = _programme_section(session, content, programme)
+            section = _programme_section(session, content, programme, records)
             images.draw(_charts(section))
             sections.append(section)
         partners = partnership_page(
@@ -185,13 +188,15 @@ def _fetcher(images: _ChartImages):
 
 
 def _programme_section(
-    session: Session, content: ReportContent, programme: Programme
+    session: Session,
+    content: ReportContent,
+    programme: Programme,
+    records: list[tuple[Indicator, Display]],
 ) -> ProgrammeSection:
+    """The section of ``programme``, whose indicator records of the year are ``records``."""
     scope = content.scope
     reader = reader_for(scope)
-    instruments = sorted(
-        {r.instrument for r, _d in content.of_programme(programme.code) if r.instrument}
-    )
+    instruments = sorted({r.instrument for r, _d in records if r.instrument})
     parts = []
     for key in instruments:
         page = programme_page(
