@@ -65,6 +65,21 @@ def stored_as_queued(app, owner, code: str) -> int:
     return job_id
 
 
+def started_server(database_url: str, secret: str):
+    """A brand-new app on the test's database, as a (re)started server would make it: its
+    job thread starts on its first request, unlike the ``app`` fixture's."""
+    from surveys import create_app
+
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": secret,
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "BABEL_DEFAULT_LOCALE": "en",
+        }
+    )
+
+
 def institutions_named(db, code: str) -> int:
     db.rollback()
     return db.scalar(select(func.count()).select_from(Institution).where(Institution.code == code))
@@ -305,19 +320,11 @@ def test_result_file_downloads_and_input_travels_with_the_job(
 
 def test_a_finished_result_survives_a_restart(app, db, owner, database_url):
     """Everything is in the database: a brand-new app (a restarted server) shows it."""
-    from surveys import create_app
     from tests.world import logged_in_client
 
     job_id = submit(app, {"code": "KEPT"}, user=owner, institution_id=owner.institution_id)
     assert wait_for_job(database_url, job_id).state == JobState.SUCCEEDED
-    restarted = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "another-process-key",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "BABEL_DEFAULT_LOCALE": "en",
-        }
-    )
+    restarted = started_server(database_url, "another-process-key")
     client = logged_in_client(restarted, owner)
     status = client.get(f"/jobs/{job_id}/status").get_json()
     assert status["state"] == "succeeded" and status["done"] == 3
@@ -331,18 +338,10 @@ def test_a_first_request_starts_the_job_thread_which_runs_what_was_queued(
     """A job queued while no job thread ran (its server stopped first, or a command queued
     it) runs once a request reaches a newly started server: the first request starts the
     thread. (The ``app`` fixture's own thread starts only when a job is handed to it.)"""
-    from surveys import create_app
     from surveys.jobs.backends import jobs_state
 
     job_id = stored_as_queued(app, owner, "WOKEN")
-    started = create_app(
-        {
-            "TESTING": True,
-            "SECRET_KEY": "a-newly-started-server-key",
-            "SQLALCHEMY_DATABASE_URI": database_url,
-            "BABEL_DEFAULT_LOCALE": "en",
-        }
-    )
+    started = started_server(database_url, "a-newly-started-server-key")
     assert jobs_state(started).runner is None
     assert started.test_client().get("/login").status_code == 200
     assert jobs_state(started).runner.alive()
