@@ -7,12 +7,15 @@ emptied after each test, so each test starts from an empty database.
 
 The suite runs in parallel (pytest-xdist, ``-n`` in ``pyproject.toml``): each worker has its
 own SQLite file and its own PostgreSQL database, ``<database>_<worker>`` (``test_gw0``, …),
-created next to the given one on first use. ``-n 0`` runs everything in one process.
+created next to the given one on first use. ``-n 0`` runs everything in one process. A second
+run on the same server at the same time (a developer's beside CI's) gets databases of its own
+(``test_gw0_2``, …): see :func:`claim_database`.
 """
 
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import sys
 from collections.abc import Iterator
@@ -23,8 +26,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from surveys import create_app
 from surveys.extensions import db as _db
@@ -50,6 +54,8 @@ def _postgres_url() -> str | None:
 
     Under pytest-xdist, each worker gets a database of its own next to the given one.
     """
+    if _CLAIMED:
+        return _CLAIMED[0][0]
     url = os.environ.get("HAMKOR_TEST_DATABASE_URL")
     try:
         engine = create_engine(url or DEFAULT_PG_URL)
@@ -60,23 +66,40 @@ def _postgres_url() -> str | None:
         if url:  # asked for explicitly: not reachable is an error, not a skip
             raise RuntimeError(f"HAMKOR_TEST_DATABASE_URL={url} does not answer: {exc}") from exc
         return None
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
-    return _worker_database(url or DEFAULT_PG_URL, worker) if worker else url or DEFAULT_PG_URL
+    _CLAIMED.append(claim_database(url or DEFAULT_PG_URL, os.environ.get("PYTEST_XDIST_WORKER")))
+    return _CLAIMED[0][0]
 
 
-def _worker_database(url: str, worker: str) -> str:
-    """``url`` with its database renamed ``<name>_<worker>``, created if it does not exist."""
+#: This process's claimed PostgreSQL database: its URL and the connection holding the claim.
+_CLAIMED: list[tuple[str, Connection]] = []
+#: The advisory lock class of test database claims (the object is the database's name).
+_CLAIM_LOCK = "SELECT pg_try_advisory_lock(hashtext('hamkor test database'), hashtext(:name))"
+
+
+def claim_database(url: str, worker: str | None) -> tuple[str, Connection]:
+    """A PostgreSQL database next to ``url``'s for this process alone, created if need be.
+
+    Its name is ``<name>_<worker>`` under xdist and ``url``'s own name in one process; if
+    another process holds that one, ``…_2``, ``…_3``, and so on. The claim is a session-level
+    advisory lock on the name, held by the returned connection (to ``url``'s database) until
+    it is closed or the process ends. Without it, a second test run on the same server
+    emptied the first run's tables in the middle of its tests.
+    """
     base = make_url(url)
-    name = f"{base.database}_{worker}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        exists = conn.execute(
-            text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-        ).scalar()
-        if not exists:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return base.set(database=name).render_as_string(hide_password=False)
+    stem = f"{base.database}_{worker}" if worker else base.database
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    conn = admin.connect()
+    name = next(
+        candidate
+        for candidate in (stem if n == 1 else f"{stem}_{n}" for n in itertools.count(1))
+        if conn.execute(text(_CLAIM_LOCK), {"name": candidate}).scalar()
+    )
+    exists = conn.execute(
+        text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+    ).scalar()
+    if not exists:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    return base.set(database=name).render_as_string(hide_password=False), conn
 
 
 _SCHEMA_READY: set[str] = set()
@@ -96,6 +119,8 @@ def _dispose_engines() -> Iterator[None]:
     yield
     for engine in _ENGINES.values():
         engine.dispose()
+    for _url, claim in _CLAIMED:
+        claim.close()
 
 
 def _reset_schema(url: str) -> None:
