@@ -47,15 +47,12 @@ sys.dont_write_bytecode = False
 DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/1"
 TEST_PASSWORD = "correct horse battery"
+NO_POSTGRES = "PostgreSQL does not answer on 127.0.0.1:5432 (set HAMKOR_TEST_DATABASE_URL)"
 
 
-def _postgres_url() -> str | None:
-    """The PostgreSQL URL to test on, or None when none answers and none was asked for.
-
-    Under pytest-xdist, each worker gets a database of its own next to the given one.
-    """
-    if _CLAIMED:
-        return _CLAIMED[0][0]
+def postgres_server_url() -> str | None:
+    """The PostgreSQL server to test on (``HAMKOR_TEST_DATABASE_URL``, else the default), or
+    None when none answers and none was asked for."""
     url = os.environ.get("HAMKOR_TEST_DATABASE_URL")
     try:
         engine = create_engine(url or DEFAULT_PG_URL)
@@ -66,7 +63,16 @@ def _postgres_url() -> str | None:
         if url:  # asked for explicitly: not reachable is an error, not a skip
             raise RuntimeError(f"HAMKOR_TEST_DATABASE_URL={url} does not answer: {exc}") from exc
         return None
-    _CLAIMED.append(claim_database(url or DEFAULT_PG_URL, os.environ.get("PYTEST_XDIST_WORKER")))
+    return url or DEFAULT_PG_URL
+
+
+def _postgres_url() -> str | None:
+    """This process's PostgreSQL database (:func:`claim_database`), or None without a server."""
+    if not _CLAIMED:
+        server = postgres_server_url()
+        if server is None:
+            return None
+        _CLAIMED.append(claim_database(server, os.environ.get("PYTEST_XDIST_WORKER")))
     return _CLAIMED[0][0]
 
 
@@ -178,9 +184,7 @@ def database_url(request, tmp_path_factory) -> str:
     else:
         url = _postgres_url()
         if url is None:
-            pytest.skip(
-                "PostgreSQL does not answer on 127.0.0.1:5432 (set HAMKOR_TEST_DATABASE_URL)"
-            )
+            pytest.skip(NO_POSTGRES)
     if url not in _SCHEMA_READY:
         _reset_schema(url)
         _SCHEMA_READY.add(url)

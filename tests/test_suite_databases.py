@@ -12,22 +12,14 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import DEFAULT_PG_URL, claim_database
+from tests.conftest import NO_POSTGRES, claim_database, postgres_server_url
 
 
 @pytest.fixture
 def server_url() -> str:
-    url = os.environ.get("HAMKOR_TEST_DATABASE_URL") or DEFAULT_PG_URL
-    engine = create_engine(url)
-    try:
-        with engine.connect():
-            pass
-    except Exception:
-        if os.environ.get("HAMKOR_TEST_DATABASE_URL"):
-            raise
-        pytest.skip("PostgreSQL does not answer on 127.0.0.1:5432 (set HAMKOR_TEST_DATABASE_URL)")
-    finally:
-        engine.dispose()
+    url = postgres_server_url()
+    if url is None:
+        pytest.skip(NO_POSTGRES)
     return url
 
 
