@@ -30,10 +30,10 @@ def test_a_second_run_claims_other_databases_and_a_finished_runs_are_used_again(
     try:
         names = [make_url(url).database for url, _ in claims]
         assert names == [stem, f"{stem}_2"]
-        for url, _ in claims:  # each was created and answers
+        for (url, _), name in zip(claims, names, strict=True):  # each was created and answers
             engine = create_engine(url)
             with engine.connect() as conn:
-                assert conn.execute(text("SELECT current_database()")).scalar() in names
+                assert conn.execute(text("SELECT current_database()")).scalar() == name
             engine.dispose()
 
         claims[0][1].close()  # the first run ends: its database is free again
